@@ -1,0 +1,42 @@
+// The job's ranks: communicator backend, node-local rank and the device each rank drives.
+#pragma once
+
+#include <mpi.h>
+
+#include <memory>
+#include <string>
+
+#include <c10/core/Device.h>
+
+#include "core/choice.h"
+#include "dist/communicator.h"
+
+namespace jointflow {
+
+enum class CommBackend { automatic, local, mpi, nccl };
+inline const ChoiceTable<CommBackend>& comm_backend_choices() {
+  static const ChoiceTable<CommBackend> table{{"auto", CommBackend::automatic},
+                                              {"local", CommBackend::local},
+                                              {"mpi", CommBackend::mpi},
+                                              {"nccl", CommBackend::nccl}};
+  return table;
+}
+
+struct NodePlacement {
+  int local_rank = 0;  // rank among the ranks on this node (MPI_COMM_TYPE_SHARED)
+  int local_size = 1;
+};
+
+// Collective over `world`. Node-local rank and size, found without environment variables.
+NodePlacement node_placement(MPI_Comm world);
+
+// Collective over `world`. Builds the data communicator: `automatic` picks NCCL for CUDA devices
+// when built with NCCL, MPI otherwise; `local` requires a one-rank world. `device` is the device
+// this rank drives (for NCCL, cuda:<local rank>).
+std::unique_ptr<Communicator> make_communicator(CommBackend backend, MPI_Comm world,
+                                                const c10::Device& device);
+
+// Backends compiled into this binary, e.g. "local mpi nccl".
+std::string built_backends();
+
+}  // namespace jointflow
