@@ -10,7 +10,8 @@ namespace jointflow {
 // Collective. Runs `action` on every rank. If it throws a jointflow::Error (or std::exception) on
 // any rank, every rank throws a collective jointflow::Error carrying the message of the lowest
 // failing rank (prefixed "rank r: " when the world has more than one rank), so that all ranks
-// exit cleanly instead of hanging in the next collective.
+// exit cleanly instead of hanging in the next collective. Exceptions not derived from
+// std::exception propagate unchanged, without agreement.
 void run_agreed(Communicator& comm, const std::function<void()>& action);
 
 }  // namespace jointflow

@@ -31,12 +31,17 @@ struct NodePlacement {
 NodePlacement node_placement(MPI_Comm world);
 
 // Collective over `world`. Builds the data communicator: `automatic` picks NCCL for CUDA devices
-// when built with NCCL, MPI otherwise; `local` requires a one-rank world. `device` is the device
+// when built with NCCL and no two ranks of a node share a GPU, MPI otherwise (a one-rank world
+// included); `local` requires a one-rank world; `nccl` requires a build with NCCL and a CUDA
+// device per rank. Misuse throws a collective Error naming run.comm. `device` is the device
 // this rank drives (for NCCL, cuda:<local rank>).
 std::unique_ptr<Communicator> make_communicator(CommBackend backend, MPI_Comm world,
                                                 const c10::Device& device);
 
 // Backends compiled into this binary, e.g. "local mpi nccl".
 std::string built_backends();
+
+// The MPI library's own version line, e.g. "Open MPI v4.1.4, ...", first line only.
+std::string mpi_library_version();
 
 }  // namespace jointflow

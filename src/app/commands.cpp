@@ -1,0 +1,116 @@
+#include "app/commands.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "app/config_options.h"
+#include "core/build_info.h"
+#include "core/log.h"
+#include "dist/world.h"
+#include "io/result_file.h"
+#include "pipeline/model_factory.h"
+#include "pipeline/run_sample.h"
+
+namespace jointflow {
+namespace {
+
+// configs/quickstart.ini, embedded at build time.
+const char* const kQuickstartIni =
+#include "quickstart_ini.inc"
+    ;
+
+struct Command {
+  std::string summary;
+  const char* embedded_ini;  // used when --config is not given; nullptr: --config is required
+  void (*run)(const Config&, StageContext&);
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table{
+      {"sample", {"draw joint sets and compute their metrics", nullptr, run_sample}},
+      {"run", {"the quickstart pipeline on the embedded default config", kQuickstartIni,
+               run_sample}},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: jointflow --version | --help | help-config | <command> [--config FILE] "
+         "[--section.key VALUE ...]\n\ncommands:\n";
+  for (const auto& [name, command] : commands())
+    out << "  " << name << std::string(10 - std::min<size_t>(name.size(), 9), ' ')
+        << command.summary << '\n';
+  out << "\n`jointflow <command> --help` lists every option with its default.\n";
+}
+
+void print_version(std::ostream& out) {
+  out << "jointflow " << version() << " (" << git_revision() << ")\n"
+      << "  LibTorch " << torch_version() << ", " << mpi_library_version() << ", HDF5 "
+      << hdf5_library_version() << "\n"
+      << "  backends: " << built_backends() << "\n";
+}
+
+// Threads per rank: run.threads, or the node's cores shared among the ranks on it.
+void set_threads(int64_t requested, int local_size) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = requested > 0 ? static_cast<int>(requested) : std::max(1, cores / local_size);
+  at::set_num_threads(threads);
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& args, MPI_Comm world) {
+  int rank = 0;
+  MPI_Comm_rank(world, &rank);
+  const bool root = rank == 0;
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    if (root) print_usage(std::cout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    if (root) print_version(std::cout);
+    return 0;
+  }
+  if (args[0] == "help-config") {
+    Config defaults;
+    OptionRegistry registry;
+    register_config_options(registry, defaults);
+    if (root) std::cout << registry.markdown_reference();
+    return 0;
+  }
+  const auto found = commands().find(args[0]);
+  if (found == commands().end())
+    throw Error("unknown command '" + args[0] + "'; run `jointflow --help` for the list", true);
+  const Command& command = found->second;
+
+  Config config;
+  OptionRegistry registry;
+  register_config_options(registry, config);
+  const auto parsed = registry.parse({args.begin() + 1, args.end()},
+                                     command.embedded_ini ? command.embedded_ini : "");
+  if (parsed.help) {
+    if (root) {
+      std::cout << "jointflow " << args[0] << ": " << command.summary << "\n\n";
+      registry.print_help(std::cout);
+    }
+    return 0;
+  }
+  if (!command.embedded_ini && parsed.config_file.empty())
+    throw Error("jointflow " + args[0] + " needs --config FILE (see configs/)", true);
+
+  const NodePlacement placement = node_placement(world);
+  set_threads(config.run.threads, placement.local_size);
+  const at::Device device = rank_device(config.run, placement.local_rank);
+  const auto comm = make_communicator(config.run.comm, world, device);
+  log::info("jointflow ", args[0], ": ", comm->size(), " rank(s), backend ", comm->backend(),
+            ", ", at::get_num_threads(), " thread(s) per rank");
+  StageContext context{*comm, device, {args[0], registry.resolved_ini(), config.run.seed}};
+  command.run(config, context);
+  return 0;
+}
+
+}  // namespace jointflow

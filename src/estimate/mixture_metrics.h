@@ -1,0 +1,41 @@
+// Sample quality and diversity of joint sets against a known mixture (MATH §6): joint and
+// marginal mode coverage, log p and RMSE, each with its standard error over sets.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "data/gaussian_mixture.h"
+#include "dist/communicator.h"
+#include "dist/counter_rng.h"
+#include "estimate/metric.h"
+#include "estimate/running_moments.h"
+
+namespace jointflow {
+
+// Accumulates batches of sets in global set order, so the result does not depend on how the
+// members were spread over ranks (DESIGN §3, Invariant R).
+class MixtureMetrics {
+ public:
+  // `regroup_key` drives the shuffle of the marginal coverage.
+  MixtureMetrics(const GaussianMixture& mixture, int64_t group_size, RandomKey regroup_key);
+
+  // Collective. `x_local`: this rank's members of the batch, [n, d] in global member order, the
+  // batch's members being contiguous across ranks in rank order and made of whole sets. `keep`
+  // (bool [n], may be undefined) marks members whose sets count (dropped non-finite sets).
+  void add(Communicator& comm, const at::Tensor& x_local, const at::Tensor& keep = {});
+
+  // Rank 0: coverage_joint, coverage_marginal, log_p, rmse. Other ranks: empty.
+  Metrics finish() const;
+  int64_t sets() const { return coverage_.count(); }
+
+ private:
+  GaussianMixture mixture_;
+  int64_t group_size_;
+  RandomKey regroup_key_;
+  RunningMoments coverage_, log_p_, squared_distance_;
+  std::vector<int32_t> nearest_;  // rank 0: nearest mode of every kept member, global order
+};
+
+}  // namespace jointflow

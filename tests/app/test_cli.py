@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""The jointflow command line at N ranks: bad input fails cleanly on every rank, and a sampled
+file is the same as a one-rank run's (DESIGN §3 Invariant R, §7, §8).
+
+Environment: JF_BINARY (the jointflow executable), JF_RANKS (N), JF_SOURCE_DIR.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import h5py
+import numpy as np
+
+BINARY = os.environ["JF_BINARY"]
+RANKS = int(os.environ.get("JF_RANKS", "1"))
+SOURCE = os.environ["JF_SOURCE_DIR"]
+TIMEOUT = 120
+
+
+def jointflow(args, ranks=RANKS, cwd=None):
+    """Runs jointflow under mpirun; returns (exit status, stdout, stderr)."""
+    command = ["mpirun", "-n", str(ranks), "--oversubscribe", BINARY] + args
+    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd)
+    return done.returncode, done.stdout, done.stderr
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("jointflow: error")]
+
+
+class BadInput(unittest.TestCase):
+    """Each case ends with one clear line, a non-zero exit and no file under the output name."""
+
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        self.inputs = tempfile.TemporaryDirectory()
+        self.output = os.path.join(self.directory.name, "out.h5")
+        self.config = os.path.join(SOURCE, "configs", "gmm8d-iid.ini")
+
+    def tearDown(self):
+        self.directory.cleanup()
+        self.inputs.cleanup()
+
+    def check_fails(self, args, expected_words):
+        status, _, stderr = jointflow(args)
+        self.assertNotEqual(status, 0, stderr)
+        lines = error_lines(stderr)
+        self.assertEqual(len(lines), 1, stderr)
+        for word in expected_words:
+            self.assertIn(word, lines[0])
+        self.assertFalse(os.path.exists(self.output))
+        leftovers = [name for name in os.listdir(self.directory.name)]
+        self.assertEqual(leftovers, [], "files left behind: %s" % leftovers)
+        return lines[0]
+
+    def sample(self, *overrides):
+        return ["sample", "--config", self.config, "--run.output", self.output,
+                "--sampler.groups", "20"] + list(overrides)
+
+    def test_missing_config_file(self):
+        self.check_fails(["sample", "--config", "/nonexistent/x.ini"],
+                         ["/nonexistent/x.ini", "--config"])
+
+    def test_unknown_key_in_file(self):
+        path = os.path.join(self.inputs.name, "bad.ini")
+        with open(path, "w") as ini:
+            ini.write("[sampler]\nstepz = 10\n")
+        line = self.check_fails(["sample", "--config", path, "--run.output", self.output],
+                                ["sampler.stepz", path, "sampler.steps"])
+        self.assertIn("did you mean", line)
+
+    def test_unknown_option_on_command_line(self):
+        self.check_fails(self.sample("--sampler.lamda", "1"), ["sampler.lamda", "command line"])
+
+    def test_malformed_number(self):
+        self.check_fails(self.sample("--sampler.steps", "ten"), ["sampler.steps", "ten"])
+
+    def test_group_size_below_two(self):
+        self.check_fails(self.sample("--sampler.group_size", "1"),
+                         ["sampler.group_size = 1", "out of range", ">= 2", "command line"])
+
+    def test_zero_steps(self):
+        self.check_fails(self.sample("--sampler.steps", "0"), ["sampler.steps = 0", ">= 1"])
+
+    def test_bad_choice(self):
+        self.check_fails(self.sample("--sampler.objective", "ddp"), ["sampler.objective", "ddp", "dpp"])
+
+    def test_unwritable_output(self):
+        missing = os.path.join(self.directory.name, "no-such-dir", "out.h5")
+        self.check_fails(["sample", "--config", self.config, "--run.output", missing],
+                         ["run.output", "no-such-dir"])
+
+    def test_out_of_range_in_file_names_the_file(self):
+        path = os.path.join(self.inputs.name, "range.ini")
+        with open(path, "w") as ini:
+            ini.write("[sampler]\ngroup_size = 0\n")
+        self.check_fails(["sample", "--config", path, "--run.output", self.output],
+                         ["sampler.group_size = 0", path])
+
+
+class Help(unittest.TestCase):
+    def test_help_lists_every_option_with_default(self):
+        status, stdout, _ = jointflow(["sample", "--help"], ranks=1)
+        self.assertEqual(status, 0)
+        for option in ["--sampler.steps", "--sampler.group_size", "--run.seed", "--model.mixture",
+                       "--sampler.objective", "--sampler.sr"]:
+            self.assertIn(option, stdout)
+        self.assertIn("(=100)", stdout)
+
+    def test_configuration_reference_is_up_to_date(self):
+        status, stdout, _ = jointflow(["help-config"], ranks=1)
+        self.assertEqual(status, 0)
+        with open(os.path.join(SOURCE, "docs", "configuration.md")) as doc:
+            text = doc.read()
+        self.assertIn(stdout.strip(), text,
+                      "docs/configuration.md is out of date: regenerate it with `jointflow help-config`")
+
+    def test_version_names_the_backends(self):
+        status, stdout, _ = jointflow(["--version"], ranks=1)
+        self.assertEqual(status, 0)
+        self.assertIn("backends:", stdout)
+        self.assertIn("mpi", stdout)
+
+
+class RankInvariance(unittest.TestCase):
+    """The same config and seed at N ranks and at 1 rank: same samples and metrics (float64)."""
+
+    def test_sample_file_matches_one_rank(self):
+        with tempfile.TemporaryDirectory() as directory:
+            files = {}
+            for ranks in sorted({1, RANKS}):
+                output = os.path.join(directory, "r%d.h5" % ranks)
+                status, stdout, stderr = jointflow(
+                    ["sample", "--config", os.path.join(SOURCE, "configs", "gmm8d-iid.ini"),
+                     "--sampler.groups", "300", "--sampler.batch_groups", "128",
+                     "--run.output", output, "--output.samples", "true", "--run.seed", "9"],
+                    ranks=ranks)
+                self.assertEqual(status, 0, stderr)
+                self.assertIn("coverage_joint", stdout)
+                files[ranks] = output
+            with h5py.File(files[1]) as one, h5py.File(files[RANKS]) as many:
+                self.assertEqual(many.attrs["world_size"], RANKS)
+                for name in ["config", "version", "seed", "schema_version", "git_revision"]:
+                    self.assertIn(name, many.attrs)
+                strip = lambda text: [l for l in text.splitlines() if not l.startswith("output =")]
+                self.assertEqual(strip(many.attrs["config"]), strip(one.attrs["config"]))
+                x1, xn = one["/samples/x"][...], many["/samples/x"][...]
+                self.assertEqual(x1.shape, (3000, 8))
+                np.testing.assert_allclose(xn, x1, rtol=1e-12, atol=0)
+                for name in ["coverage_joint", "coverage_marginal", "log_p", "rmse"]:
+                    for key in [name, name + "_se"]:
+                        np.testing.assert_allclose(many["/metrics/" + key][()],
+                                                   one["/metrics/" + key][()], rtol=1e-12)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
