@@ -13,7 +13,10 @@
 #include "dist/world.h"
 #include "io/result_file.h"
 #include "pipeline/model_factory.h"
+#include "pipeline/run_estimate.h"
+#include "pipeline/run_quickstart.h"
 #include "pipeline/run_sample.h"
+#include "pipeline/run_train_residual.h"
 
 namespace jointflow {
 namespace {
@@ -29,11 +32,18 @@ struct Command {
   void (*run)(const Config&, StageContext&);
 };
 
+void estimate(const Config& config, StageContext& context) { run_estimate(config, context); }
+
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table{
       {"sample", {"draw joint sets and compute their metrics", nullptr, run_sample}},
-      {"run", {"the quickstart pipeline on the embedded default config", kQuickstartIni,
-               run_sample}},
+      {"train-residual",
+       {"train the residual velocity on the final states of `sample`", nullptr,
+        run_train_residual}},
+      {"estimate", {"estimate E[f] with importance-weighted joint sets", nullptr, estimate}},
+      {"run", {"the quickstart pipeline (sample, train-residual, estimate) on the embedded "
+               "default config",
+               kQuickstartIni, run_quickstart}},
   };
   return table;
 }
@@ -42,7 +52,7 @@ void print_usage(std::ostream& out) {
   out << "usage: jointflow --version | --help | help-config | <command> [--config FILE] "
          "[--section.key VALUE ...]\n\ncommands:\n";
   for (const auto& [name, command] : commands())
-    out << "  " << name << std::string(10 - std::min<size_t>(name.size(), 9), ' ')
+    out << "  " << name << std::string(16 - std::min<size_t>(name.size(), 15), ' ')
         << command.summary << '\n';
   out << "\n`jointflow <command> --help` lists every option with its default.\n";
 }
@@ -108,7 +118,14 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
   const auto comm = make_communicator(config.run.comm, world, device);
   log::info("jointflow ", args[0], ": ", comm->size(), " rank(s), backend ", comm->backend(),
             ", ", at::get_num_threads(), " thread(s) per rank");
-  StageContext context{*comm, device, {args[0], registry.resolved_ini(), config.run.seed}};
+  // The resolved INI of any config: a registry bound to a copy renders it.
+  auto describe = [](const Config& any) {
+    Config copy = any;
+    OptionRegistry renderer;
+    register_config_options(renderer, copy);
+    return renderer.resolved_ini();
+  };
+  StageContext context{*comm, device, args[0], describe};
   command.run(config, context);
   return 0;
 }

@@ -1,6 +1,24 @@
 #include "app/config_options.h"
 
 namespace jointflow {
+namespace {
+
+// Range check of a comma-separated list option (empty allowed when `optional`).
+template <typename Parse>
+std::function<std::optional<std::string>(const std::string&)> list_check(Parse parse,
+                                                                          bool optional) {
+  return [parse, optional](const std::string& text) -> std::optional<std::string> {
+    if (optional && text.empty()) return std::nullopt;
+    try {
+      parse("", text);
+    } catch (const Error&) {
+      return "must be a comma-separated list of numbers";
+    }
+    return std::nullopt;
+  };
+}
+
+}  // namespace
 
 void register_config_options(OptionRegistry& registry, Config& config) {
   registry.describe_section("run", "the whole run");
@@ -60,9 +78,70 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("eval", "mixture", config.eval.mixture,
                "mixture for log p, RMSE, coverage; empty: model.mixture when model.kind = gmm");
 
+  registry.describe_section("residual", "the residual velocity r_φ of MATH §5.2");
+  ResidualOptions& residual = config.residual;
+  registry.add("residual", "data", residual.data,
+               "results file of `sample` with /trajectories/x1 (output.trajectories = true)");
+  registry.add("residual", "checkpoint", residual.checkpoint,
+               "checkpoint written by train-residual and read by estimate");
+  registry.add("residual", "hidden", residual.hidden,
+               "widths of r_φ's hidden layers (input x and t, SiLU)",
+               list_check(parse_integer_list, false));
+  registry.add("residual", "groups", residual.groups,
+               "sets drawn as training data by `jointflow run` (seed run.seed + 1)",
+               at_least<int64_t>(1));
+
+  registry.describe_section("train", "data-parallel training");
+  TrainOptions& train = config.train;
+  registry.add_choice("train", "optimizer", train.optimizer, optimizer_choices(),
+                      "LibTorch optimizer");
+  registry.add("train", "lr", train.lr, "peak learning rate", at_least(0.0));
+  registry.add("train", "weight_decay", train.weight_decay, "weight decay", at_least(0.0));
+  registry.add("train", "batch_size", train.batch_size, "global batch over all ranks",
+               at_least<int64_t>(1));
+  registry.add("train", "epochs", train.epochs, "passes over the data (when train.steps = 0)",
+               at_least<int64_t>(1));
+  registry.add("train", "steps", train.steps, "optimizer steps; 0: from train.epochs",
+               at_least<int64_t>(0));
+  registry.add("train", "warmup_steps", train.warmup_steps, "linear learning-rate warm-up",
+               at_least<int64_t>(0));
+  registry.add("train", "clip_norm", train.clip_norm, "clip the global gradient norm; 0: off",
+               at_least(0.0));
+  registry.add("train", "ema_decay", train.ema_decay, "EMA of the parameters; 0: off",
+               in_range(0.0, 1.0));
+  registry.add("train", "checkpoint_every", train.checkpoint_every,
+               "steps between checkpoints; 0: only at the end", at_least<int64_t>(0));
+  registry.add("train", "resume", train.resume,
+               "continue from the checkpoint when it exists (bit-exact)");
+
+  registry.describe_section("estimate", "importance-weighted estimation (MATH §5)");
+  EstimateOptions& estimate = config.estimate;
+  registry.add_choice("estimate", "function", estimate.function, test_function_choices(),
+                      "f: one-hot of the nearest mixture mean, a box indicator or x_j^p");
+  registry.add("estimate", "box_low", estimate.box_low, "box: lower bounds, one per dimension",
+               list_check(parse_real_list, true));
+  registry.add("estimate", "box_high", estimate.box_high, "box: upper bounds, one per dimension",
+               list_check(parse_real_list, true));
+  registry.add("estimate", "moment_dim", estimate.moment_dim, "moment: coordinate j",
+               at_least<int64_t>(0));
+  registry.add("estimate", "moment_power", estimate.moment_power, "moment: power p",
+               at_least<int64_t>(1));
+  registry.add_choice("estimate", "weights", estimate.weights, weight_choices(),
+                      "log-weights along trajectories (MATH §5.3), at the final position "
+                      "(§5.4), or none (equal weights)");
+  registry.add("estimate", "exact_divergence_max_dim", estimate.exact_divergence_max_dim,
+               "exact ∇·r up to this dimension, Hutchinson above (MATH §5.5)",
+               at_least<int64_t>(0));
+  registry.add("estimate", "hutchinson_probes", estimate.hutchinson_probes,
+               "Rademacher probes per sample and step", at_least<int64_t>(1));
+  registry.add("estimate", "per_sample", estimate.per_sample,
+               "write /samples/x and /samples/log_w (otherwise only sums are kept)");
+
   registry.describe_section("output", "what is written besides the metrics");
   registry.add("output", "samples", config.output.samples,
                "write /samples/x (per-rank shards stitched by a virtual dataset)");
+  registry.add("output", "trajectories", config.output.trajectories,
+               "write /trajectories/x0 and /x1: start and end of every path (train-residual data)");
 }
 
 }  // namespace jointflow

@@ -2,6 +2,8 @@
 // of the experiments and the reference for every identity test.
 #pragma once
 
+#include <vector>
+
 #include "data/gaussian_mixture.h"
 #include "models/velocity_field.h"
 
@@ -13,6 +15,8 @@ class MixtureFlow final : public VelocityField {
   MixtureFlow(const GaussianMixture& mixture, at::ScalarType dtype, at::Device device);
 
   // MATH §2: v = Σ_k γ_k [μ_k + ((t S_k − (1−t)) / C_k) ⊙ (x − t μ_k)], C_k = t² S_k + (1−t)².
+  // With one time for all rows, a CPU float/double x and no autograd graph to record, one fused
+  // pass per row; otherwise differentiable tensor ops.
   at::Tensor velocity(const at::Tensor& x, const at::Tensor& t) const override;
   std::vector<int64_t> sample_shape() const override { return {mixture_.dim()}; }
 
@@ -29,10 +33,14 @@ class MixtureFlow final : public VelocityField {
   struct Terms;
   // Per-component log densities and the broadcast shapes every formula above shares.
   Terms terms(const at::Tensor& x, const at::Tensor& t) const;
+  // The fused velocity: x [n, d] contiguous on the CPU, one time t → [n, d].
+  at::Tensor velocity_rows(const at::Tensor& x, double t) const;
 
   GaussianMixture mixture_;  // on the field's dtype and device
   at::Tensor variances_;     // S_k: [C, d]
   at::Tensor log_weights_;   // log π_k: [C]
+  // The same parameters as host doubles for velocity_rows: μ and S row-major [C·d], log π [C].
+  std::vector<double> host_means_, host_variances_, host_log_weights_;
 };
 
 }  // namespace jointflow

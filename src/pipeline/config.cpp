@@ -1,5 +1,9 @@
 #include "pipeline/config.h"
 
+#include <sstream>
+
+#include "core/error.h"
+
 namespace jointflow {
 
 const ChoiceTable<ModelKind>& model_kind_choices() {
@@ -22,6 +26,40 @@ const ChoiceTable<ProgressMode>& progress_choices() {
   static const ChoiceTable<ProgressMode> table{
       {"auto", ProgressMode::automatic}, {"on", ProgressMode::on}, {"off", ProgressMode::off}};
   return table;
+}
+
+const ChoiceTable<WeightKind>& weight_choices() {
+  static const ChoiceTable<WeightKind> table{{"trajectory", WeightKind::trajectory},
+                                             {"fixed", WeightKind::fixed},
+                                             {"none", WeightKind::none}};
+  return table;
+}
+
+namespace {
+template <typename T>
+std::vector<T> parse_list(const std::string& key, const std::string& text) {
+  std::vector<T> values;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::istringstream field(item);
+    T value{};
+    field >> value;
+    JF_CHECK(!field.fail() && (field >> std::ws).eof(), key, " = '", text,
+             "' is not a comma-separated list of numbers");
+    values.push_back(value);
+  }
+  JF_CHECK(!values.empty(), key, " is empty; give a comma-separated list of numbers");
+  return values;
+}
+}  // namespace
+
+std::vector<int64_t> parse_integer_list(const std::string& key, const std::string& text) {
+  return parse_list<int64_t>(key, text);
+}
+
+std::vector<double> parse_real_list(const std::string& key, const std::string& text) {
+  return parse_list<double>(key, text);
 }
 
 at::ScalarType scalar_type(Precision precision) {

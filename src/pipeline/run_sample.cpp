@@ -14,33 +14,12 @@
 #include "io/result_file.h"
 #include "io/sample_shards.h"
 #include "pipeline/model_factory.h"
+#include "pipeline/provenance.h"
 #include "pipeline/report.h"
+#include "pipeline/sampling_checks.h"
 #include "sampling/joint_sampler.h"
 
 namespace jointflow {
-namespace {
-
-// Stops every rank with the first non-finite member, unless sampler.drop_nonfinite: then the
-// sets holding such members are marked (returned mask is false for their members).
-at::Tensor check_finite(Communicator& comm, const SamplerOptions& options,
-                        const GroupLayout& layout, const SampledBlock& block) {
-  const at::Tensor bad = block.nonfinite_step.ge(0);
-  run_agreed(comm, [&] {
-    if (options.drop_nonfinite || !bad.any().item<bool>()) return;
-    const int64_t row = bad.nonzero()[0][0].item<int64_t>();
-    const int64_t member = layout.members.begin + row;
-    throw Error(detail::concat("non-finite state at Euler step ",
-                               block.nonfinite_step[row].item<int64_t>(), " in member ", member,
-                               " (set ", member / layout.group_size,
-                               "); lower sampler.lambda, use sampler.sr = hard, or set "
-                               "sampler.drop_nonfinite = true to drop such sets"));
-  });
-  if (!options.drop_nonfinite) return {};
-  return bad.logical_not();
-}
-
-}  // namespace
-
 void run_sample(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
   const Stopwatch clock;
@@ -57,10 +36,15 @@ void run_sample(const Config& config, StageContext& context) {
   if (mixture) metrics.emplace(*mixture, options.group_size, RandomKey{seed, RandomStream::marginal_regroup});
 
   std::optional<ShardWriter> shards;
-  if (config.output.samples)
+  const OutputOptions& output = config.output;
+  if (output.samples || output.trajectories)
     run_agreed(comm, [&] {
       shards.emplace(config.run.output, comm.rank());
-      shards->declare("/samples/x", dtype, field->sample_shape());
+      if (output.samples) shards->declare("/samples/x", dtype, field->sample_shape());
+      if (output.trajectories) {
+        shards->declare("/trajectories/x0", dtype, field->sample_shape());
+        shards->declare("/trajectories/x1", dtype, field->sample_shape());
+      }
     });
 
   ProgressBar progress("sampling", options.groups, config.run.progress, comm.is_root());
@@ -69,9 +53,13 @@ void run_sample(const Config& config, StageContext& context) {
     const GroupLayout layout =
         make_group_layout(first, n_groups, options.group_size, comm.size(), comm.rank());
     const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise});
-    const at::Tensor keep = check_finite(comm, options, layout, block);
+    const at::Tensor keep = check_finite(comm, layout, block, {}, options.drop_nonfinite);
     if (metrics) metrics->add(comm, block.x1, keep);
-    if (shards) shards->append("/samples/x", layout.members.begin, block.x1);
+    if (output.samples) shards->append("/samples/x", layout.members.begin, block.x1);
+    if (output.trajectories) {
+      shards->append("/trajectories/x0", layout.members.begin, block.x0);
+      shards->append("/trajectories/x1", layout.members.begin, block.x1);
+    }
     progress.update(first + n_groups);
   }
   progress.finish();
@@ -85,7 +73,7 @@ void run_sample(const Config& config, StageContext& context) {
   if (shards) stitch_shards(comm, file.get(), *shards);
   run_agreed(comm, [&] {
     if (!file) return;
-    write_provenance(*file, context.provenance, comm, clock.seconds());
+    write_provenance(*file, context, config, clock.seconds());
     for (const Metric& metric : results) {
       file->write_scalar("/metrics/" + metric.name, metric.value);
       file->write_scalar("/metrics/" + metric.name + "_se", metric.standard_error);

@@ -1,17 +1,10 @@
 // The `sample` stage: joint sets drawn on every rank, metrics reduced into one HDF5 file.
 #pragma once
 
-#include "dist/communicator.h"
 #include "pipeline/config.h"
-#include "pipeline/provenance.h"
+#include "pipeline/stage_context.h"
 
 namespace jointflow {
-
-struct StageContext {
-  Communicator& comm;
-  at::Device device;
-  Provenance provenance;
-};
 
 // Collective. Draws sampler.groups sets of sampler.group_size members with the configured
 // objective and score regularization, computes the metrics of MATH §6 when an evaluation

@@ -40,10 +40,19 @@ struct DiversityGradient {
   at::Tensor quality_input;  // ∂D/∂‖x̂_0‖²: [B, K] for `df`, undefined otherwise
 };
 
-// ∂D/∂y (and ∂D/∂‖x̂_0‖² for `df`) by autograd through diversity_value; inputs are not
-// modified. Groups whose features coincide up to round-off (median pairwise squared distance
-// below (10³ε)² times their mean squared norm) get a zero gradient.
+// ∂D/∂y (and ∂D/∂‖x̂_0‖² for `df`) of diversity_value with h held constant; inputs are not
+// modified, outputs have their dtype. Groups whose features coincide up to round-off (median
+// pairwise squared distance below (10³ε)² times their mean squared norm, ε of the features'
+// dtype) get a zero gradient. On the CPU in closed form, one group at a time in double
+// precision, so a group's gradient does not depend on the batch it sits in; on other devices
+// by diversity_gradient_by_autograd.
 DiversityGradient diversity_gradient(const DiversitySpec& spec, const at::Tensor& features,
                                      const at::Tensor& quality_input);
+
+// The same by batched autograd through diversity_value, on any device (the reference the
+// closed forms are tested against).
+DiversityGradient diversity_gradient_by_autograd(const DiversitySpec& spec,
+                                                 const at::Tensor& features,
+                                                 const at::Tensor& quality_input);
 
 }  // namespace jointflow

@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <cmath>
+#include <vector>
+
 #include "core/error.h"
 #include "models/rectified_flow.h"
 #include "sampling/score_regularization.h"
@@ -30,26 +33,35 @@ at::Tensor JointSampler::features(const at::Tensor& endpoint) const {
 }
 
 at::Tensor JointSampler::assemble_groups(const GroupLayout& layout, const at::Tensor& local) const {
-  at::Tensor table = local;
-  if (layout.any_split()) {
-    const at::Tensor contributed =
-        local.index_select(0, layout.contributed_rows.to(local.device()));
-    table = at::cat({local, comm_.allgather(contributed)});
-  }
-  return table.index_select(0, layout.assemble_index.to(local.device()))
-      .view({layout.n_touched, layout.group_size, local.size(1)});
+  const std::vector<int64_t> shape{layout.n_touched, layout.group_size, local.size(1)};
+  // Without split groups the local rows are already the touched groups in member order.
+  if (!layout.any_split()) return local.view(shape);
+  const at::Tensor contributed = local.index_select(0, layout.contributed_rows.to(local.device()));
+  return at::cat({local, comm_.allgather(contributed)})
+      .index_select(0, layout.assemble_index.to(local.device()))
+      .view(shape);
 }
 
-at::Tensor JointSampler::group_sums(const GroupLayout& layout, const at::Tensor& local_values) const {
-  // Members are added one by one in global order (index_add_ is sequential on the CPU), from the
-  // gathered rows for split groups: the sums are bitwise those of a one-rank run, which matters
-  // for ill-conditioned objectives such as a DPP over many members.
+at::Tensor JointSampler::group_scales(const GroupLayout& layout, const at::Tensor& squared_norms,
+                                      double t) const {
+  // The squared norms are added member by member in global order, from the gathered rows for
+  // split groups, on the host: the sums are bitwise those of a one-rank run on any device, which
+  // matters for ill-conditioned objectives such as a DPP over many members.
   const int64_t k = layout.group_size;
-  const at::Tensor rows = assemble_groups(layout, local_values).reshape({-1, local_values.size(1)});
-  const at::Tensor group_of_row =
-      at::arange(layout.n_touched * k, rows.options().dtype(at::kLong)).div(k, "floor");
-  return at::zeros({layout.n_touched, local_values.size(1)}, local_values.options())
-      .index_add_(0, group_of_row, rows);
+  const at::Tensor rows =
+      assemble_groups(layout, squared_norms).to(at::kCPU, at::kDouble).contiguous();
+  const double* norms = rows.data_ptr<double>();
+  at::Tensor scales = at::empty({layout.n_touched}, rows.options());
+  double* scale = scales.data_ptr<double>();
+  for (int64_t g = 0; g < layout.n_touched; ++g) {
+    double v2 = 0, g2 = 0;
+    for (int64_t member = g * k; member < (g + 1) * k; ++member) {
+      v2 += norms[2 * member];
+      g2 += norms[2 * member + 1];
+    }
+    scale[g] = g2 > 0 ? options_.lambda * (1 - t) * std::sqrt(v2) / std::sqrt(g2) : 0.0;
+  }
+  return scales;
 }
 
 at::Tensor JointSampler::coupled_velocity(const GroupLayout& layout, const at::Tensor& x, double t,
@@ -63,19 +75,20 @@ at::Tensor JointSampler::coupled_velocity(const GroupLayout& layout, const at::T
   const bool through_model = options_.grad_through == GradThrough::model;
   const bool with_quality = options_.objective == Objective::df;
 
-  // Forward pass; with grad_through = model the graph from x to x̂_1 (and x̂_0) is kept.
+  // Forward pass. With grad_through = model the graph from x to x̂_1 (and x̂_0) is recorded;
+  // with endpoint only a feature map other than the identity is (the identity needs no graph).
+  const bool records = through_model || options_.features != FeatureMap::identity;
   at::AutoGradMode grad_mode(through_model);
   const at::Tensor x_in = through_model ? x.detach().requires_grad_(true) : x;
   const at::Tensor v_graph = field_.velocity(x_in, time);
   v = v_graph.detach();
-  at::AutoGradMode enable_grad(true);
-  const at::Tensor endpoint_in = through_model
-                                     ? endpoint_from_velocity(x_in, v_graph, time)
-                                     : endpoint_from_velocity(x, v, time).requires_grad_(true);
+  at::AutoGradMode record_features(records);
+  const at::Tensor endpoint_in = through_model ? endpoint_from_velocity(x_in, v_graph, time)
+                                               : at::add(x, v, 1 - t).requires_grad_(records);
   const at::Tensor y = features(endpoint_in);
   at::Tensor start_in, radius2;  // x̂_0 = x − t·v and ‖x̂_0‖² (DiverseFlow only, MATH §3.1)
   if (with_quality) {
-    start_in = through_model ? x_in - t * v_graph : (x - t * v).requires_grad_(true);
+    start_in = through_model ? x_in - t * v_graph : at::add(x, v, -t).requires_grad_(records);
     radius2 = start_in.flatten(1).pow(2).sum(1);
   }
 
@@ -87,34 +100,41 @@ at::Tensor JointSampler::coupled_velocity(const GroupLayout& layout, const at::T
   const DiversityGradient gradient = diversity_gradient(
       spec_, groups.narrow(2, 0, width),
       with_quality ? groups.select(2, width) : at::Tensor());
-  const at::Tensor position = layout.local_position.to(x.device());
-  const at::Tensor dD_dy = gradient.features.reshape({-1, width}).index_select(0, position);
+  auto local_rows = [&](const at::Tensor& per_member) {  // [n_touched·K, ...] → [n, ...]
+    return layout.any_split() ? per_member.index_select(0, layout.local_position.to(x.device()))
+                              : per_member;
+  };
+  const at::Tensor dD_dy = local_rows(gradient.features.reshape({-1, width}));
+  const at::Tensor dD_dradius2 =
+      with_quality ? local_rows(gradient.quality_input.reshape({-1})) : at::Tensor();
 
-  // g = ∂D/∂x_t: through φ, and through the model or the identity Jacobian (MATH §3).
-  std::vector<at::Tensor> outputs{y}, cotangents{dD_dy};
-  std::vector<at::Tensor> inputs{through_model ? x_in : endpoint_in};
-  if (with_quality) {
-    outputs.push_back(radius2);
-    cotangents.push_back(gradient.quality_input.reshape({-1}).index_select(0, position));
-    if (!through_model) inputs.push_back(start_in);
+  // g = ∂D/∂x_t: through φ, and through the model or the identity Jacobian (MATH §3). With
+  // the identity φ and Jacobian, g = ∂D/∂y (+ 2 x̂_0 ∂D/∂‖x̂_0‖² for df) without autograd.
+  at::Tensor g;
+  if (records) {
+    std::vector<at::Tensor> outputs{y}, cotangents{dD_dy};
+    std::vector<at::Tensor> inputs{through_model ? x_in : endpoint_in};
+    if (with_quality) {
+      outputs.push_back(radius2);
+      cotangents.push_back(dD_dradius2);
+      if (!through_model) inputs.push_back(start_in);
+    }
+    const auto parts = torch::autograd::grad(outputs, inputs, cotangents);
+    g = parts[0];
+    if (parts.size() > 1) g = g + parts[1];
+    g = g.flatten(1);
+  } else {
+    g = with_quality ? at::addcmul(dD_dy, start_in.flatten(1), dD_dradius2.unsqueeze(1), 2) : dD_dy;
   }
-  const auto parts = torch::autograd::grad(outputs, inputs, cotangents);
-  at::Tensor g = parts[0];
-  if (parts.size() > 1) g = g + parts[1];
-  g = g.flatten(1);
 
   // Score regularization and joint normalization over whole groups (MATH §4).
   at::NoGradGuard no_grad;
-  const at::Tensor score = score_from_velocity(x, v, time).flatten(1);
-  const at::Tensor g_tilde =
-      regularize_diversity_gradient(options_.sr, g, score, t, options_.soft_power);
-  const at::Tensor norms = group_sums(
-      layout, at::stack({v.flatten(1).pow(2).sum(1), g_tilde.pow(2).sum(1)}, 1));  // [touched, 2]
-  const at::Tensor v_norm = norms.select(1, 0).sqrt(), g_norm = norms.select(1, 1).sqrt();
-  const at::Tensor scale = at::where(g_norm > 0, options_.lambda * (1 - t) * v_norm / g_norm,
-                                     at::zeros_like(g_norm));
-  const at::Tensor v_div = scale.index_select(0, layout.local_group.to(x.device())).unsqueeze(1) * g_tilde;
-  return v + v_div.view_as(v);
+  const RegularizedGradient regularized =
+      regularize_with_norms(options_.sr, x.flatten(1), v.flatten(1), g, t, options_.soft_power);
+  const at::Tensor member_scale = group_scales(layout, regularized.squared_norms, t)
+                                    .to(v.options())
+                                    .index_select(0, layout.local_group.to(x.device()));
+  return at::addcmul(v.flatten(1), member_scale.unsqueeze(1), regularized.g_tilde).view_as(v);
 }
 
 SampledBlock JointSampler::sample(const GroupLayout& layout, const RandomKey& noise_key,
@@ -133,7 +153,9 @@ SampledBlock JointSampler::sample(const GroupLayout& layout, const RandomKey& no
     at::Tensor v;
     const at::Tensor xdot = coupled_velocity(layout, x, t, v);
     if (observer != nullptr) observer->observe(x, t, dt, v, xdot);
-    x = x + dt * xdot;
+    x = at::add(x, xdot, dt);
+    // One reduction per step; the per-member check only when the sum is not finite.
+    if (std::isfinite(x.sum().item<double>())) continue;
     const at::Tensor bad = x.flatten(1).isfinite().all(1).logical_not().cpu();
     block.nonfinite_step.masked_fill_(bad & block.nonfinite_step.lt(0), k);
   }

@@ -52,9 +52,10 @@ class JointSampler {
   at::Tensor features(const at::Tensor& endpoint) const;
   // Rows of the touched groups, local and gathered from other ranks: [n, w] → [n_touched, K, w].
   at::Tensor assemble_groups(const GroupLayout& layout, const at::Tensor& local) const;
-  // Σ over the members of each touched group, in member order, of `local_values` [n, columns]
-  // (gathered from other ranks for split groups) → [n_touched, columns].
-  at::Tensor group_sums(const GroupLayout& layout, const at::Tensor& local_values) const;
+  // γ(t)·‖V_g‖/‖G̃_g‖ of each touched group (0 where ‖G̃_g‖ = 0) from the members' squared
+  // norms [n, 2] (MATH §4 step 2) → [n_touched], double on the host.
+  at::Tensor group_scales(const GroupLayout& layout, const at::Tensor& squared_norms,
+                          double t) const;
 
   const VelocityField& field_;
   SamplerOptions options_;

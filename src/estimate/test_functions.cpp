@@ -1,0 +1,84 @@
+#include "estimate/test_functions.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace jointflow {
+namespace {
+
+double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+void check_box(const TestFunction& f, int64_t dim) {
+  JF_CHECK(static_cast<int64_t>(f.box_low.size()) == dim &&
+               static_cast<int64_t>(f.box_high.size()) == dim,
+           "estimate.box_low and estimate.box_high need ", dim, " numbers each (one per dimension)");
+}
+
+}  // namespace
+
+const ChoiceTable<TestFunctionKind>& test_function_choices() {
+  static const ChoiceTable<TestFunctionKind> table{{"nearest_mean", TestFunctionKind::nearest_mean},
+                                                   {"box", TestFunctionKind::box},
+                                                   {"moment", TestFunctionKind::moment}};
+  return table;
+}
+
+int64_t test_function_width(const TestFunction& f, const GaussianMixture& mixture) {
+  return f.kind == TestFunctionKind::nearest_mean ? mixture.components() : 1;
+}
+
+at::Tensor evaluate_test_function(const TestFunction& f, const GaussianMixture& mixture,
+                                  const at::Tensor& x) {
+  const at::Tensor points = x.detach().to(at::kDouble).cpu().flatten(1);
+  switch (f.kind) {
+    case TestFunctionKind::nearest_mean:
+      return at::one_hot(nearest_component(mixture, points), mixture.components()).to(at::kDouble);
+    case TestFunctionKind::box: {
+      check_box(f, points.size(1));
+      const at::Tensor low = at::tensor(f.box_low, points.options());
+      const at::Tensor high = at::tensor(f.box_high, points.options());
+      return (points.ge(low) & points.le(high)).all(1, /*keepdim=*/true).to(at::kDouble);
+    }
+    case TestFunctionKind::moment:
+      JF_CHECK(f.moment_dim >= 0 && f.moment_dim < points.size(1), "estimate.moment_dim = ",
+               f.moment_dim, " is not a coordinate of ", points.size(1), "-dimensional samples");
+      return points.select(1, f.moment_dim).pow(f.moment_power).unsqueeze(1);
+  }
+  throw Error("internal: unknown test function");
+}
+
+at::Tensor exact_expectation(const TestFunction& f, const GaussianMixture& mixture) {
+  const auto options = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor weights = mixture.weights.to(at::kDouble);
+  const at::Tensor means = mixture.means.to(at::kDouble), stds = mixture.stds.to(at::kDouble);
+  switch (f.kind) {
+    case TestFunctionKind::nearest_mean:
+      return weights.clone();
+    case TestFunctionKind::box: {
+      check_box(f, mixture.dim());
+      double total = 0;
+      for (int64_t k = 0; k < mixture.components(); ++k) {
+        double mass = weights[k].item<double>();
+        for (int64_t j = 0; j < mixture.dim(); ++j) {
+          const double mu = means[k][j].item<double>(), sd = stds[k][j].item<double>();
+          mass *= normal_cdf((f.box_high[j] - mu) / sd) - normal_cdf((f.box_low[j] - mu) / sd);
+        }
+        total += mass;
+      }
+      return at::full({1}, total, options);
+    }
+    case TestFunctionKind::moment: {
+      JF_CHECK(f.moment_power >= 1 && f.moment_power <= 2,
+               "the exact value of a moment is known for powers 1 and 2, not ", f.moment_power);
+      const at::Tensor mu = means.select(1, f.moment_dim), sd = stds.select(1, f.moment_dim);
+      const at::Tensor per_component = f.moment_power == 1 ? mu : mu.pow(2) + sd.pow(2);
+      return (weights * per_component).sum().reshape({1});
+    }
+  }
+  throw Error("internal: unknown test function");
+}
+
+}  // namespace jointflow

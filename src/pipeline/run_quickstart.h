@@ -1,0 +1,19 @@
+// `jointflow run`: the whole quickstart pipeline on one config — sample training sets, train
+// the residual, estimate with IID and with joint sets — and the comparison of paper A Table 3.
+#pragma once
+
+#include "pipeline/config.h"
+#include "pipeline/stage_context.h"
+
+namespace jointflow {
+
+// Collective. With <stem> = run.output without ".h5":
+//   1. sample residual.groups joint sets (seed run.seed + 1) → <stem>.trajectories.h5;
+//   2. train the residual on their final states → <stem>.residual.ckpt (+ <stem>.training.h5);
+//   3. estimate with IID sets (λ = 0, equal weights) → <stem>.iid.h5;
+//   4. estimate with the joint sampler and trajectory weights → <stem>.joint.h5;
+//   5. write run.output with /metrics/jsd_iid, jsd_joint_equal, jsd_joint_weighted (DESIGN §8)
+//      and the sample quality of both samplers, and print the comparison.
+void run_quickstart(const Config& config, StageContext& context);
+
+}  // namespace jointflow

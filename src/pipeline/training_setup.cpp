@@ -1,0 +1,54 @@
+#include "pipeline/training_setup.h"
+
+#include <cstdio>
+
+namespace jointflow {
+
+MlpVelocity make_residual(const Config& config, int64_t dim, at::ScalarType dtype,
+                          at::Device device) {
+  MlpVelocityOptions options(dim);
+  options.hidden(parse_integer_list("residual.hidden", config.residual.hidden));
+  options.seed(static_cast<uint64_t>(config.run.seed));
+  MlpVelocity residual(options);
+  residual->to(device, dtype);
+  return residual;
+}
+
+TrainerOptions trainer_options(const Config& config, int64_t steps, const std::string& checkpoint,
+                               const std::string& label) {
+  const TrainOptions& train = config.train;
+  TrainerOptions options;
+  options.optimizer(train.optimizer)
+      .lr(train.lr)
+      .weight_decay(train.weight_decay)
+      .warmup_steps(train.warmup_steps)
+      .clip_norm(train.clip_norm)
+      .ema_decay(train.ema_decay)
+      .steps(steps)
+      .checkpoint(checkpoint)
+      .checkpoint_every(train.checkpoint_every)
+      .progress(config.run.progress)
+      .label(label);
+  options.validate("train");
+  return options;
+}
+
+std::string training_config_hash(const Config& config) {
+  const TrainOptions& train = config.train;
+  const std::string text = detail::concat(
+      "model.kind=", choice_name(config.model.kind, model_kind_choices()),
+      ";model.mixture=", config.model.mixture, ";residual.data=", config.residual.data,
+      ";residual.hidden=", config.residual.hidden,
+      ";train.optimizer=", choice_name(train.optimizer, optimizer_choices()), ";train.lr=", train.lr,
+      ";train.weight_decay=", train.weight_decay, ";train.batch_size=", train.batch_size,
+      ";train.warmup_steps=", train.warmup_steps, ";train.clip_norm=", train.clip_norm,
+      ";train.ema_decay=", train.ema_decay, ";run.seed=", config.run.seed,
+      ";run.dtype=", choice_name(config.run.dtype, precision_choices()));
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bits
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
+}  // namespace jointflow

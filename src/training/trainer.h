@@ -1,0 +1,155 @@
+// Data-parallel training (DESIGN §3, §5): parameters broadcast from rank 0, gradients of every
+// step all-reduced once in one coalesced buffer, identical optimizer steps on all ranks, an EMA of
+// the parameters and bit-exact checkpoints (DESIGN §6). Every later trainer (residual flow,
+// rectified flow, Flux Matching) supplies only its loss closure.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/choice.h"
+#include "core/progress.h"
+#include "dist/communicator.h"
+
+namespace torch::nn {
+class Module;
+}  // namespace torch::nn
+namespace torch::optim {
+class Optimizer;
+}  // namespace torch::optim
+
+namespace jointflow {
+
+enum class OptimizerKind { adamw, adam };
+const ChoiceTable<OptimizerKind>& optimizer_choices();
+
+struct TrainerOptions {
+  // Throws an Error naming `<section>.<option>` (e.g. "train.lr") for an unusable value.
+  void validate(const std::string& section = "train") const;
+
+  // LibTorch's AdamW (decoupled weight decay) or Adam (weight decay as an L2 term).
+  TORCH_ARG(OptimizerKind, optimizer) = OptimizerKind::adamw;
+  TORCH_ARG(double, lr) = 1e-3;  // the peak learning rate
+  TORCH_ARG(double, weight_decay) = 1e-4;
+  TORCH_ARG(double, beta1) = 0.9;
+  TORCH_ARG(double, beta2) = 0.999;
+  TORCH_ARG(double, eps) = 1e-8;
+  // Steps of linear warm-up (warmup_learning_rate); 0 = none.
+  TORCH_ARG(int64_t, warmup_steps) = 0;
+  // The global gradient norm is clipped to this; 0 = off.
+  TORCH_ARG(double, clip_norm) = 0.0;
+  // d of the EMA shadow, updated after every step as shadow = d·shadow + (1 − d)·θ; 0 = off.
+  TORCH_ARG(double, ema_decay) = 0.0;
+  // Total optimizer steps of run().
+  TORCH_ARG(int64_t, steps) = 1000;
+  // Checkpoint path of run(); "" = none. Written every checkpoint_every steps (0: at the end
+  // only) and after the last step.
+  TORCH_ARG(std::string, checkpoint);
+  TORCH_ARG(int64_t, checkpoint_every) = 0;
+  // Steps between log lines of run(); 0 = none.
+  TORCH_ARG(int64_t, log_every) = 100;
+  TORCH_ARG(ProgressMode, progress) = ProgressMode::automatic;
+  // Names the progress bar and prefixes log lines and errors.
+  TORCH_ARG(std::string, label) = "training";
+};
+
+// Learning rate of step s (0-based): lr · min(1, (s + 1) / warmup_steps), so the first step
+// already moves; lr itself without warm-up.
+double warmup_learning_rate(const TrainerOptions& options, int64_t step);
+
+// A rank's loss for one step. `loss` is a 0-dim tensor on any device, differentiable in the
+// model's parameters. `weight` is this rank's share of the global mean: its number of examples
+// when the global loss is the mean over a global batch split unevenly over ranks, 1 when every
+// rank's loss counts the same (gradients then are divided by the world size). A rank with weight
+// 0 (an empty local batch) contributes nothing and `loss` is not evaluated.
+struct LocalLoss {
+  at::Tensor loss;
+  double weight = 1.0;
+};
+
+// Called with the global step s; the loss's randomness must be keyed by s (counter_rng.h).
+using LossClosure = std::function<LocalLoss(int64_t step)>;
+
+// What one step did, identical on every rank.
+struct StepStats {
+  int64_t step = 0;        // the step just taken (0-based)
+  double loss = 0.0;       // Σ_r w_r L_r / Σ_r w_r
+  double grad_norm = 0.0;  // global gradient norm before clipping
+  double learning_rate = 0.0;
+};
+
+class Trainer {
+ public:
+  // Collective. Borrows `model` (all its parameters on one device in one floating dtype; those
+  // with requires_grad take part) and `comm`. Validates `options`, copies rank 0's parameters and
+  // buffers into every rank's model (one broadcast for all parameters), builds the optimizer and
+  // starts the EMA shadow at those parameters. `config_hash` identifies the configuration that
+  // checkpoints must match on resume.
+  Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions options,
+          std::string config_hash);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Collective. One optimizer step at step(): clears the gradients, evaluates `loss` and
+  // backpropagates, flattens every parameter's gradient (zeros where a parameter took no part)
+  // together with w·loss and w into one buffer, all-reduces it once, divides by Σ w, clips,
+  // applies the optimizer at warmup_learning_rate(step()) and updates the EMA. A non-finite mean
+  // loss throws a collective Error naming the step.
+  StepStats step(const LossClosure& loss);
+  // Collective. Steps until options.steps(), with a progress bar (loss, ETA) on rank 0, a log
+  // line every options.log_every() steps, a checkpoint every options.checkpoint_every() steps
+  // and one at the end when options.checkpoint() is set. Returns the last step's statistics
+  // (loss NaN when no step was left to take).
+  StepStats run(const LossClosure& loss);
+
+  // Collective. Rank 0 writes model parameters and buffers, optimizer state, EMA shadow, step and
+  // config hash to `path` under a temporary name and renames it; a failure is an Error on every
+  // rank.
+  void save(const std::string& path);
+  // Collective. Every rank reads `path` (written by save() for the same model) and continues
+  // from its step bit for bit. A missing, truncated or corrupt file, another config hash or
+  // another model gives an Error on every rank naming the file; nothing is changed then.
+  void resume(const std::string& path);
+
+  // The number of steps taken (the next step's index).
+  int64_t step() const { return step_; }
+  const TrainerOptions& options() const { return options_; }
+  torch::nn::Module& model() { return model_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  // The EMA shadow, one tensor per trained parameter in model().parameters() order; empty when
+  // options.ema_decay() is 0.
+  const std::vector<at::Tensor>& ema_parameters() const { return ema_; }
+  // Copies the EMA shadow into the same-named parameters of `target` (a model built like
+  // model(), or model() itself to sample with the averaged weights). Throws an Error when the EMA
+  // is off or the parameters do not match.
+  void copy_ema_to(torch::nn::Module& target) const;
+
+ private:
+  std::unique_ptr<torch::optim::Optimizer> make_optimizer() const;
+  void broadcast_from_root();
+  void update_ema();
+
+  torch::nn::Module& model_;
+  Communicator& comm_;
+  TrainerOptions options_;
+  std::string config_hash_;
+  std::vector<std::string> names_;   // trained parameters' names, in model().parameters() order
+  std::vector<at::Tensor> trained_;  // the parameters with requires_grad
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<at::Tensor> ema_;
+  int64_t step_ = 0;
+};
+
+// Loads the parameters (or, with `use_ema`, the EMA shadow) and buffers of a checkpoint written
+// by Trainer::save into `model` (built like the trained one), for sampling with a trained
+// network. Not collective. A missing, corrupt or mismatched file is an Error naming it.
+void load_trained_model(const std::string& path, torch::nn::Module& model, bool use_ema = false);
+
+}  // namespace jointflow

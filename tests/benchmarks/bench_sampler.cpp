@@ -1,0 +1,180 @@
+// Sampling throughput of the joint sampler on the analytic gmm8d flow (paper A Table 1 setting),
+// as JSON lines: one per configuration (median of interleaved repetitions) and one per ratio.
+// Not a ctest test (timings are not assertions); run by hand, on a quiet machine, and record the
+// output in docs/performance.md.
+//
+// Sample runs:
+//   build/tests/benchmarks/bench_sampler
+//   build/tests/benchmarks/bench_sampler --sets 2000 --repetitions 5
+//   build/tests/benchmarks/bench_sampler --objectives dpp,pg,logbarrier --threads 2
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/timer.h"
+#include "dist/local_communicator.h"
+#include "models/mixture_flow.h"
+#include "sampling/joint_sampler.h"
+
+namespace jointflow {
+namespace {
+
+struct BenchOptions {
+  int64_t sets = 10000;
+  int64_t group_size = 10;
+  int64_t steps = 100;
+  int64_t repetitions = 3;
+  int64_t threads = 1;
+  int64_t batch_groups = 128;
+  std::vector<std::string> objectives{"dpp"};
+};
+
+const char* const kUsage =
+    "usage: bench_sampler [--sets N] [--group-size K] [--steps N] [--repetitions R]\n"
+    "                     [--threads T] [--batch-groups B] [--objectives a,b,...]\n"
+    "Times IID and, for each objective, sr = none, soft, hard; prints JSON lines.\n";
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, ',');)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+BenchOptions parse_arguments(int argc, char** argv) {
+  BenchOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
+    JF_CHECK(i + 1 < argc, "option ", flag, " needs a value\n", kUsage);
+    const std::string value = argv[++i];
+    auto positive = [&] {
+      const long long number = std::atoll(value.c_str());
+      JF_CHECK(number > 0, "option ", flag, " needs a positive integer, got '", value, "'");
+      return static_cast<int64_t>(number);
+    };
+    if (flag == "--sets") options.sets = positive();
+    else if (flag == "--group-size") options.group_size = positive();
+    else if (flag == "--steps") options.steps = positive();
+    else if (flag == "--repetitions") options.repetitions = positive();
+    else if (flag == "--threads") options.threads = positive();
+    else if (flag == "--batch-groups") options.batch_groups = positive();
+    else if (flag == "--objectives") options.objectives = split_commas(value);
+    else throw Error("unknown option " + flag + "\n" + kUsage);
+  }
+  return options;
+}
+
+struct Case {
+  Objective objective;
+  ScoreRegularization sr;
+  std::vector<double> seconds;
+
+  std::string name() const {
+    return choice_name(objective, objective_choices()) + "+" +
+           choice_name(sr, score_regularization_choices());
+  }
+};
+
+// Wall time of one full run: every set, in batches, as `jointflow sample` integrates them.
+double time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& c) {
+  SamplerOptions options;
+  options.objective = c.objective;
+  options.sr = c.sr;
+  options.steps = bench.steps;
+  options.group_size = bench.group_size;
+  options.groups = bench.sets;
+  LocalCommunicator comm;
+  const JointSampler sampler(flow, options, comm, at::kDouble, at::kCPU);
+  const Stopwatch clock;
+  for (int64_t first = 0; first < bench.sets; first += bench.batch_groups) {
+    const int64_t n = std::min(bench.batch_groups, bench.sets - first);
+    const GroupLayout layout = make_group_layout(first, n, bench.group_size, 1, 0);
+    sampler.sample(layout, {1, RandomStream::initial_noise});
+  }
+  return clock.seconds();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// The 1-minute load average, so that a reader can tell a quiet machine from a busy one.
+double load_average() {
+  std::ifstream file("/proc/loadavg");
+  double load = -1;
+  file >> load;
+  return load;
+}
+
+int run(int argc, char** argv) {
+  const BenchOptions bench = parse_arguments(argc, argv);
+  at::set_num_threads(static_cast<int>(bench.threads));
+  const MixtureFlow flow(named_mixture("gmm8d"), at::kDouble, at::kCPU);
+  std::vector<Case> cases{{Objective::iid, ScoreRegularization::none, {}}};
+  for (const std::string& name : bench.objectives) {
+    const Objective objective = parse_choice("--objectives", name, objective_choices());
+    JF_CHECK(objective != Objective::iid, "--objectives lists coupled objectives; iid always runs");
+    for (ScoreRegularization sr :
+         {ScoreRegularization::none, ScoreRegularization::soft, ScoreRegularization::hard})
+      cases.push_back({objective, sr, {}});
+  }
+  const double load_before = load_average();
+  for (int64_t repetition = 0; repetition < bench.repetitions; ++repetition)
+    for (Case& c : cases) c.seconds.push_back(time_run(flow, bench, c));
+  const double load_after = load_average();
+
+  const double member_steps =
+      static_cast<double>(bench.sets * bench.group_size * bench.steps);
+  for (const Case& c : cases) {
+    const double seconds = median(c.seconds);
+    std::cout << "{\"bench\": \"sampler\", \"objective\": \"" << choice_name(c.objective, objective_choices())
+              << "\", \"sr\": \"" << choice_name(c.sr, score_regularization_choices())
+              << "\", \"sets\": " << bench.sets << ", \"K\": " << bench.group_size
+              << ", \"steps\": " << bench.steps << ", \"member_steps_per_s\": "
+              << member_steps / seconds << ", \"seconds\": " << seconds
+              << ", \"threads\": " << bench.threads << ", \"batch_groups\": " << bench.batch_groups
+              << ", \"repetitions\": " << bench.repetitions << ", \"dtype\": \"float64\""
+              << ", \"load_before\": " << load_before << ", \"load_after\": " << load_after
+              << "}\n";
+  }
+  // Time ratios: each coupled case against IID, and SR against the same objective without it.
+  auto ratio = [&](const Case& numerator, const Case& denominator) {
+    std::cout << "{\"bench\": \"sampler_ratio\", \"numerator\": \"" << numerator.name()
+              << "\", \"denominator\": \"" << denominator.name()
+              << "\", \"time_ratio\": " << median(numerator.seconds) / median(denominator.seconds)
+              << "}\n";
+  };
+  for (size_t i = 1; i < cases.size(); ++i) ratio(cases[i], cases[0]);
+  for (size_t i = 1; i < cases.size(); i += 3) {
+    ratio(cases[i + 1], cases[i]);
+    ratio(cases[i + 2], cases[i]);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace jointflow
+
+int main(int argc, char** argv) {
+  try {
+    return jointflow::run(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "bench_sampler: " << error.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,161 @@
+// The log-weight identity of MATH §5.3: with a residual known in closed form (q_1 another
+// Gaussian mixture, r = u − v exactly), the integrated log-weight equals log p_1 − log q_1 along
+// paths driven by v, by u and by the coupled velocity; and Hutchinson's divergence agrees with
+// the exact one in expectation (MATH §5.5).
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <functional>
+
+#include "dist/local_communicator.h"
+#include "models/divergence.h"
+#include "models/mixture_flow.h"
+#include "sampling/joint_sampler.h"
+#include "sampling/log_weights.h"
+
+namespace jointflow {
+namespace {
+
+const auto kDouble = at::TensorOptions().dtype(at::kDouble);
+
+// r = u − v for two exact mixture flows.
+class DifferenceField final : public VelocityField {
+ public:
+  DifferenceField(const VelocityField& u, const VelocityField& v) : u_(u), v_(v) {}
+  at::Tensor velocity(const at::Tensor& x, const at::Tensor& t) const override {
+    return u_.velocity(x, t) - v_.velocity(x, t);
+  }
+  std::vector<int64_t> sample_shape() const override { return v_.sample_shape(); }
+
+ private:
+  const VelocityField& u_;
+  const VelocityField& v_;
+};
+
+// q: the means of gmm2d with uniform weights and 1.5× the variances (MATH §5.3's check).
+GaussianMixture other_mixture() {
+  GaussianMixture q = named_mixture("gmm2d");
+  q.weights = at::full({10}, 0.1, kDouble);
+  q.stds = q.stds * std::sqrt(1.5);
+  return q;
+}
+
+struct Flows {
+  GaussianMixture p_mixture = named_mixture("gmm2d");
+  GaussianMixture q_mixture = other_mixture();
+  MixtureFlow v{p_mixture, at::kDouble, at::kCPU};
+  MixtureFlow u{q_mixture, at::kDouble, at::kCPU};
+  DifferenceField r{u, v};
+  at::Tensor exact_log_w(const at::Tensor& x1) const {
+    return mixture_log_prob(p_mixture, x1) - mixture_log_prob(q_mixture, x1);
+  }
+};
+
+constexpr int64_t kSteps = 10000;  // first order in 1/N: 1e-3 needs N ≈ 10⁴ (MATH §5.3)
+const DivergenceOptions kExact{};
+
+// Euler path ẋ = drive(x, t) with the log-weight rate accumulated at the left point.
+at::Tensor integrate(const Flows& flows, at::Tensor x,
+                     const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& drive,
+                     at::Tensor& log_w) {
+  const double dt = 1.0 / kSteps;
+  log_w = at::zeros({x.size(0)}, kDouble);
+  for (int64_t k = 0; k < kSteps; ++k) {
+    const double t = k * dt;
+    const at::Tensor time = at::scalar_tensor(t, kDouble);
+    at::Tensor v, xdot;
+    {
+      at::NoGradGuard no_grad;
+      v = flows.v.velocity(x, time);
+      xdot = drive(x, time);
+    }
+    log_w += dt * log_weight_rate(flows.r, x, t, v, xdot, kExact, {});
+    x = x + dt * xdot;
+  }
+  return x;
+}
+
+TEST(LogWeights, AlongPathsDrivenByVAndByU) {
+  const Flows flows;
+  at::manual_seed(3);
+  const at::Tensor x0 = at::randn({200, 2}, kDouble);
+  for (const char* name : {"v", "u"}) {
+    const VelocityField& driver = std::string(name) == "v"
+                                      ? static_cast<const VelocityField&>(flows.v)
+                                      : static_cast<const VelocityField&>(flows.u);
+    at::Tensor log_w;
+    const at::Tensor x1 = integrate(
+        flows, x0, [&](const at::Tensor& x, const at::Tensor& t) { return driver.velocity(x, t); },
+        log_w);
+    EXPECT_LT((log_w - flows.exact_log_w(x1)).abs().max().item<double>(), 1e-3) << "driven by " << name;
+  }
+}
+
+TEST(LogWeights, AlongCoupledSamplerPaths) {
+  // The sampler's own observer on DPP + soft SR paths (ẋ = v + v_div): the identity holds for
+  // any path, so the accumulated weight is still log p_1 − log q_1 at the final state.
+  const Flows flows;
+  SamplerOptions options;
+  options.objective = Objective::dpp;
+  options.sr = ScoreRegularization::soft;
+  options.group_size = 5;
+  options.groups = 40;
+  // Diversity kicks make the path rougher than v's or u's: twice the steps for the same 1e-3.
+  options.steps = 2 * kSteps;
+  LocalCommunicator comm;
+  const JointSampler sampler(flows.v, options, comm, at::kDouble, at::kCPU);
+  const GroupLayout layout = make_group_layout(0, options.groups, options.group_size, 1, 0);
+  TrajectoryLogWeights weights(flows.r, kExact, {1, RandomStream::hutchinson}, 0);
+  const SampledBlock block = sampler.sample(layout, {1, RandomStream::initial_noise}, &weights);
+  EXPECT_LT((weights.log_w() - flows.exact_log_w(block.x1)).abs().max().item<double>(), 1e-3);
+}
+
+TEST(LogWeights, FixedPositionMatchesTheClosedFormRatio) {
+  // MATH §5.4 at fixed x: ∫ ∂_t log ρ_t(x) dt = log p_1(x) − log q_1(x) (ρ_0 = 1).
+  const Flows flows;
+  const at::Tensor x = named_mixture("gmm2d").means + 0.1;
+  const at::Tensor log_w =
+      fixed_position_log_weights(flows.v, flows.r, x, kSteps, kExact, {2, RandomStream::hutchinson}, 0);
+  EXPECT_LT((log_w - flows.exact_log_w(x)).abs().max().item<double>(), 1e-3);
+}
+
+TEST(Divergence, ExactEqualsTheTraceOfALinearField) {
+  at::manual_seed(5);
+  const at::Tensor a = at::randn({3, 3}, kDouble);
+  at::AutoGradMode enable_grad(true);
+  const at::Tensor x = at::randn({4, 3}, kDouble).requires_grad_(true);
+  const at::Tensor div = divergence(at::matmul(x, a.t()), x, kExact, {});
+  EXPECT_LT((div - a.trace()).abs().max().item<double>(), 1e-14);
+}
+
+TEST(Divergence, HutchinsonAgreesWithExactInExpectation) {
+  const Flows flows;
+  at::AutoGradMode enable_grad(true);
+  const at::Tensor x = (named_mixture("gmm2d").means * 0.5).requires_grad_(true);
+  const at::Tensor t = at::scalar_tensor(0.6, kDouble);
+  const at::Tensor r = flows.r.velocity(x, t);
+  const at::Tensor exact = divergence(r, x, kExact, {});
+  DivergenceOptions hutchinson;
+  hutchinson.exact_max_dim = 0;
+  hutchinson.probes = 4000;
+  const at::Tensor estimate = divergence(r, x, hutchinson, {{9, RandomStream::hutchinson}, 0, 0});
+  // Per-probe variance of εᵀJε for Rademacher ε is 2 Σ_{i≠j} J_ij² (symmetrized); bound it by
+  // the Jacobian's Frobenius norm: 5 standard errors.
+  at::Tensor jacobian_norm2 = at::zeros({x.size(0)}, kDouble);
+  for (int64_t j = 0; j < 2; ++j) {
+    const at::Tensor row = torch::autograd::grad({r.select(1, j).sum()}, {x}, {}, true)[0];
+    jacobian_norm2 += row.pow(2).sum(1);
+  }
+  const at::Tensor tolerance = 5 * (2 * jacobian_norm2 / hutchinson.probes).sqrt() + 1e-12;
+  EXPECT_TRUE(((estimate - exact).abs() < tolerance).all().item<bool>())
+      << "exact " << exact << " estimate " << estimate;
+  // Probes depend on the global id only: a sub-block of rows reproduces its estimates.
+  const at::Tensor rows = x.detach().narrow(0, 3, 4).requires_grad_(true);
+  const at::Tensor part =
+      divergence(flows.r.velocity(rows, t), rows, hutchinson, {{9, RandomStream::hutchinson}, 3, 0});
+  EXPECT_LT((part - estimate.narrow(0, 3, 4)).abs().max().item<double>(), 1e-12);
+}
+
+}  // namespace
+}  // namespace jointflow
