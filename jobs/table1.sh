@@ -50,6 +50,11 @@ rows=(
   "iid iid none"
 )
 
+# glibc hands freed memory back to the kernel after nearly every Euler step of a small batch and
+# pays page faults for it on the next one; keeping it (up to 256 MiB) makes the rows ~15 % faster.
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-268435456}"
+export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-268435456}"
+
 run_row() {  # name objective sr
   "$jointflow" sample --config "$root/configs/table1/base.ini" --sampler.objective "$2" \
     --sampler.sr "$3" --run.output "$out/$1.h5" ${extra[@]+"${extra[@]}"} >"$out/$1.log" 2>&1 ||

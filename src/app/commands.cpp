@@ -8,14 +8,19 @@
 #include <thread>
 
 #include "app/config_options.h"
+#include "app/stop_signals.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "dist/world.h"
 #include "io/result_file.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/run_estimate.h"
+#include "pipeline/run_evaluate.h"
+#include "pipeline/run_merge.h"
 #include "pipeline/run_quickstart.h"
 #include "pipeline/run_sample.h"
+#include "pipeline/run_train_flow.h"
+#include "pipeline/run_train_flux.h"
 #include "pipeline/run_train_residual.h"
 
 namespace jointflow {
@@ -33,14 +38,25 @@ struct Command {
 };
 
 void estimate(const Config& config, StageContext& context) { run_estimate(config, context); }
+void evaluate(const Config& config, StageContext& context) { run_evaluate(config, context); }
 
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table{
       {"sample", {"draw joint sets and compute their metrics", nullptr, run_sample}},
+      {"train-flow",
+       {"train a rectified flow (model.kind = mlp | unet) on the data set of [data]", nullptr,
+        run_train_flow}},
+      {"train-flux",
+       {"train a noise-conditional field by Flux Matching or DSM (model.kind = field, [flux])",
+        nullptr, run_train_flux}},
       {"train-residual",
        {"train the residual velocity on the final states of `sample`", nullptr,
         run_train_residual}},
       {"estimate", {"estimate E[f] with importance-weighted joint sets", nullptr, estimate}},
+      {"evaluate",
+       {"importance weights against a local-likelihood ground truth (paper A Tables 2-3)",
+        nullptr, evaluate}},
+      {"merge", {"combine the partial files of a job array (run.parts > 1)", nullptr, run_merge}},
       {"run", {"the quickstart pipeline (sample, train-residual, estimate) on the embedded "
                "default config",
                kQuickstartIni, run_quickstart}},
@@ -109,8 +125,9 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
     }
     return 0;
   }
-  if (!command.embedded_ini && parsed.config_file.empty())
+  if (!command.embedded_ini && parsed.config_file.empty() && args[0] != "merge")
     throw Error("jointflow " + args[0] + " needs --config FILE (see configs/)", true);
+  validate_config(config);
 
   const NodePlacement placement = node_placement(world);
   set_threads(config.run.threads, placement.local_size);
@@ -125,7 +142,15 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
     register_config_options(renderer, copy);
     return renderer.resolved_ini();
   };
-  StageContext context{*comm, device, args[0], describe};
+  auto parse_config = [](const std::string& ini) {
+    Config parsed_config;
+    OptionRegistry parser;
+    register_config_options(parser, parsed_config);
+    parser.parse({}, ini);
+    return parsed_config;
+  };
+  install_stop_signal_handlers();
+  StageContext context{*comm, device, args[0], describe, parse_config, stop_signal_received};
   command.run(config, context);
   return 0;
 }

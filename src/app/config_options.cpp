@@ -37,12 +37,121 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                at_least<int64_t>(0));
   registry.add_choice("run", "progress", run.progress, progress_choices(),
                       "progress bar with ETA on rank 0; auto: only on a terminal");
+  registry.add("run", "parts", run.parts,
+               "split the sets into this many job-array tasks (partial files for `merge`)",
+               at_least<int64_t>(1));
+  registry.add("run", "part", run.part, "this task's part, 0 .. run.parts − 1",
+               at_least<int64_t>(0));
+  registry.add("run", "checkpoint_every", run.checkpoint_every,
+               "batches between checkpoints <run.output>.checkpoint; 0: off",
+               at_least<int64_t>(0));
+  registry.add("run", "resume", run.resume,
+               "continue from <run.output>.checkpoint when it exists");
 
   registry.describe_section("model", "the velocity field");
   registry.add_choice("model", "kind", config.model.kind, model_kind_choices(),
-                      "gmm: the exact flow of a named Gaussian mixture (MATH §2)");
+                      "gmm: the exact flow of a named Gaussian mixture (MATH §2); mlp, unet: a "
+                      "flow trained by train-flow; torchscript: a PyTorch module forward(x, t)");
   registry.add("model", "mixture", config.model.mixture,
                "named mixture for model.kind = gmm (gmm8d|gmm2d|gmm2d3)");
+  registry.add("model", "path", config.model.path,
+               "mlp, unet: the train-flow checkpoint; torchscript: the torch.jit.save file");
+  registry.add("model", "sample_shape", config.model.sample_shape,
+               "shape of one sample, e.g. 8 or 1,28,28; empty: from [data] (train-flow) or the "
+               "TorchScript module's sample_shape attribute",
+               list_check(parse_integer_list, true));
+  registry.add("model", "ema", config.model.ema,
+               "mlp, unet: sample with the checkpoint's EMA weights (train.ema_decay > 0)");
+
+  registry.describe_section("flow", "architecture of model.kind = mlp | unet (train-flow)");
+  FlowOptions& flow = config.model.flow;
+  registry.add("flow", "hidden", flow.hidden, "mlp: widths of the hidden layers (SiLU)",
+               list_check(parse_integer_list, false));
+  registry.add("flow", "frequencies", flow.frequencies,
+               "mlp: Fourier features sin/cos(2^k π t) of the time; 0: t as one input",
+               in_range<int64_t>(0, 30));
+  registry.add("flow", "channels", flow.channels, "unet: width of the first level",
+               at_least<int64_t>(1));
+  registry.add("flow", "channel_multipliers", flow.channel_multipliers,
+               "unet: width of level l = channels · m_l; each further level halves the side",
+               list_check(parse_integer_list, false));
+  registry.add("flow", "attention_levels", flow.attention_levels,
+               "unet: levels (0 = full resolution) with self-attention; the middle always has it",
+               list_check(parse_integer_list, true));
+  registry.add("flow", "res_blocks", flow.res_blocks, "unet: residual blocks per level",
+               at_least<int64_t>(1));
+  registry.add("flow", "groups", flow.groups, "unet: GroupNorm groups (divides flow.channels)",
+               at_least<int64_t>(1));
+  registry.add("flow", "heads", flow.heads, "unet: attention heads", at_least<int64_t>(1));
+
+  registry.describe_section("field", "the field f(y, σ) of model.kind = field (train-flux writes "
+                            "model.path; sample and estimate use it as an RF velocity, MATH §8)");
+  FieldOptions& field = config.model.field;
+  static const ChoiceTable<ModelKind> field_networks{{"mlp", ModelKind::mlp},
+                                                    {"unet", ModelKind::unet}};
+  registry.add_choice("field", "network", field.network, field_networks,
+                      "the network (architecture [flow]) that represents the field");
+  registry.add_choice("field", "parameterization", field.parameterization,
+                      field_parameterization_choices(),
+                      "raw: f = F(y, ln σ/4); edm: f = (D − y)/σ² with EDM preconditioning");
+  registry.add("field", "sigma_data", field.sigma_data, "edm: σ_d of the preconditioning",
+               at_least(0.0));
+  registry.add("field", "sigma_max", field.sigma_max,
+               "largest σ: annealed samplers start there, the RF grid at t = 1/(1 + σ_max)",
+               at_least(0.0));
+
+  registry.describe_section("flux", "train-flux: Flux Matching or DSM (MATH §7, §7.1)");
+  FluxOptions& flux = config.flux;
+  registry.add_choice("flux", "dataset", flux.dataset, flux_data_choices(),
+                      "ring: paper B's ring (radius 2.5, width 0.5); data: the set of [data]");
+  registry.add("flux", "ring_examples", flux.ring_examples, "ring: number of examples",
+               at_least<int64_t>(1));
+  registry.add_choice("flux", "loss", flux.loss, field_loss_choices(),
+                      "Flux Matching (B-Eq. 6/11) or the DSM baseline of the reference code");
+  registry.add_choice("flux", "noise", flux.noise, noise_schedule_choices(),
+                      "single σ; edm: ln σ ~ N(edm_mean, edm_std²); ve: log-uniform σ");
+  registry.add("flux", "sigma", flux.sigma, "single: σ (and the Langevin sampler's σ)",
+               at_least(0.0));
+  registry.add("flux", "edm_mean", flux.edm_mean, "edm: mean of ln σ");
+  registry.add("flux", "edm_std", flux.edm_std, "edm: standard deviation of ln σ", at_least(0.0));
+  registry.add("flux", "sigma_min", flux.sigma_min, "ve: smallest training σ", at_least(0.0));
+  registry.add("flux", "sigma_max", flux.sigma_max, "ve: largest training σ", at_least(0.0));
+  registry.add_choice("flux", "horizon", flux.horizon, horizon_choices(),
+                      "horizon sampler: U[0, 4] or the learned truncated exponential");
+  registry.add("flux", "spiral", flux.spiral,
+               "ring: tangential speed c of the spiral application loss; 0: off", at_least(0.0));
+  registry.add_choice("flux", "sampler", flux.sampler, field_sampler_choices(),
+                      "sampler of the samples drawn after training");
+  registry.add("flux", "samples", flux.samples, "samples drawn after training",
+               at_least<int64_t>(2));
+  registry.add("flux", "sample_steps", flux.sample_steps, "steps of the sampler",
+               at_least<int64_t>(1));
+  registry.add("flux", "langevin_step", flux.langevin_step, "langevin: step size ε",
+               at_least(0.0));
+  registry.add("flux", "langevin_init", flux.langevin_init,
+               "langevin: standard deviation of the initial N(0, s²)", at_least(0.0));
+  registry.add("flux", "sample_sigma_min", flux.sample_sigma_min,
+               "annealed samplers and NLL: the smallest σ", at_least(0.0));
+  registry.add("flux", "nll_examples", flux.nll_examples,
+               "training examples whose NLL in bits/dim is computed (pf-ODE); 0: none",
+               at_least<int64_t>(0));
+
+  registry.describe_section("data", "training data of train-flow");
+  DataOptions& data = config.data;
+  registry.add_choice("data", "kind", data.kind, dataset_kind_choices(),
+                      "draws of a named mixture, Fashion-MNIST (IDX files) or the 8x8 digits");
+  registry.add("data", "path", data.path,
+               "fashion_mnist: directory of the IDX files; digits: the CSV; empty: Debian's "
+               "dataset-fashion-mnist / python3-sklearn location");
+  registry.add("data", "classes", data.classes, "images: labels to keep, e.g. 0,7; empty: all",
+               list_check(parse_integer_list, true));
+  registry.add("data", "size", data.size, "images: side after area resizing; 0: native",
+               at_least<int64_t>(0));
+  registry.add("data", "examples", data.examples,
+               "number of examples (mixture: draws, required); 0: all", at_least<int64_t>(0));
+  registry.add("data", "mixture", data.mixture, "mixture: the named mixture (gmm8d|gmm2d|gmm2d3)");
+  registry.add_choice("data", "split", data.split, data_split_choices(),
+                      "fashion_mnist: the training or the test file");
 
   registry.describe_section("sampler", "joint sampling (coupled Euler ODE)");
   SamplerOptions& sampler = config.sampler;
@@ -136,6 +245,25 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                "Rademacher probes per sample and step", at_least<int64_t>(1));
   registry.add("estimate", "per_sample", estimate.per_sample,
                "write /samples/x and /samples/log_w (otherwise only sums are kept)");
+
+  registry.describe_section("evaluate", "weights against a local-likelihood ground truth");
+  EvaluateOptions& evaluate = config.evaluate;
+  registry.add("evaluate", "samples", evaluate.samples,
+               "`estimate` output with /samples/x and /samples/log_w (estimate.per_sample)");
+  registry.add("evaluate", "pool", evaluate.pool,
+               "`sample` output with /samples/x of the same sampler, for the ground truth (MATH §5.7)");
+  registry.add("evaluate", "iid", evaluate.iid,
+               "optional `estimate` output of IID sets (estimate.per_sample) for the IID column");
+  registry.add("evaluate", "confident_fraction", evaluate.confident_fraction,
+               "fraction of each set with the most confident ground truth that is compared",
+               in_range(0.0, 1.0));
+  registry.add_choice("evaluate", "baselines", evaluate.baselines, baseline_pool_choices(),
+                      "samples the kNN, KDE and MGF baselines fit q_1 to: each set's members or "
+                      "all evaluated samples");
+
+  registry.describe_section("merge", "combining the partial files of a job array");
+  registry.add("merge", "inputs", config.merge.inputs,
+               "partial files: comma-separated paths or glob patterns (\"out/part-*.h5\")");
 
   registry.describe_section("output", "what is written besides the metrics");
   registry.add("output", "samples", config.output.samples,

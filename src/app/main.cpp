@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   std::string message;
   try {
     status = jointflow::run_command({argv + 1, argv + argc}, MPI_COMM_WORLD);
+  } catch (const jointflow::Interrupted& stopped) {
+    if (rank == 0) std::fprintf(stderr, "jointflow: stopped: %s\n", stopped.what());
+    MPI_Finalize();
+    return jointflow::kInterruptedStatus;
   } catch (const jointflow::Error& error) {
     message = error.what();
     collective = error.collective();

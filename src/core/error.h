@@ -20,6 +20,14 @@ class Error : public std::runtime_error {
   bool collective_;
 };
 
+// Raised on every rank when the run stopped early on request (SIGTERM, SIGUSR1) after writing a
+// checkpoint; the program then exits with kInterruptedStatus.
+class Interrupted : public Error {
+ public:
+  explicit Interrupted(const std::string& message) : Error(message, /*collective=*/true) {}
+};
+constexpr int kInterruptedStatus = 75;  // EX_TEMPFAIL: try again (resume) later
+
 namespace detail {
 template <typename... Parts>
 std::string concat(const Parts&... parts) {

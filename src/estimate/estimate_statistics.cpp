@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "io/result_file.h"
+
 namespace jointflow {
 
 EstimateStatistics::EstimateStatistics(int64_t components, at::Tensor truth)
@@ -30,6 +32,22 @@ void EstimateStatistics::merge(const EstimateStatistics& other) {
   mean_weight_.merge(other.mean_weight_);
   jsd_weighted_.merge(other.jsd_weighted_);
   jsd_equal_.merge(other.jsd_equal_);
+}
+
+void EstimateStatistics::save(ResultFile& file, const std::string& prefix) const {
+  weighted_.save(file, prefix + "/weighted");
+  equal_.save(file, prefix + "/equal");
+  mean_weight_.save(file, prefix + "/mean_weight");
+  jsd_weighted_.save(file, prefix + "/jsd_weighted");
+  jsd_equal_.save(file, prefix + "/jsd_equal");
+}
+
+void EstimateStatistics::load(const ResultReader& reader, const std::string& prefix) {
+  weighted_.load(reader, prefix + "/weighted");
+  equal_.load(reader, prefix + "/equal");
+  mean_weight_ = ExactMoments::load(reader, prefix + "/mean_weight");
+  jsd_weighted_ = ExactMoments::load(reader, prefix + "/jsd_weighted");
+  jsd_equal_ = ExactMoments::load(reader, prefix + "/jsd_equal");
 }
 
 Metrics EstimateStatistics::metrics() const {

@@ -27,6 +27,9 @@ class EstimateStatistics {
   // mean_weight, ess (per set), and with a truth: jsd_weighted, jsd_equal — each with its
   // standard error over sets.
   Metrics metrics() const;
+  // The exact state under `prefix`: checkpoints and partial results.
+  void save(ResultFile& file, const std::string& prefix) const;
+  void load(const ResultReader& reader, const std::string& prefix);
 
  private:
   at::Tensor truth_;

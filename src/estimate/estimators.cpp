@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/result_file.h"
+
 #include "core/error.h"
 
 namespace jointflow {
@@ -14,20 +16,6 @@ void check_weights_and_values(const at::Tensor& w, const at::Tensor& f) {
   JF_CHECK(w.dim() == 2, "importance weights must be [G, K], got ", w.sizes());
   JF_CHECK(f.dim() == 3 && f.size(0) == w.size(0) && f.size(1) == w.size(1),
            "function values must be [G, K, c] with [G, K] = ", w.sizes(), ", got ", f.sizes());
-}
-
-struct MeanAndError {
-  double mean = 0.0, error = 0.0;
-};
-
-// Mean and standard error of G values from their sum and sum of squares.
-MeanAndError mean_and_error(double sum, double sum_of_squares, int64_t count) {
-  if (count == 0) return {};
-  const double n = static_cast<double>(count);
-  const double mean = sum / n;
-  if (count == 1) return {mean, 0.0};
-  const double variance = std::max(0.0, (sum_of_squares - sum * sum / n) / (n - 1));
-  return {mean, std::sqrt(variance / n)};
 }
 
 }  // namespace
@@ -45,16 +33,6 @@ at::Tensor self_normalized_estimate(const at::Tensor& w, const at::Tensor& f) {
 at::Tensor kish_ess(const at::Tensor& w) {
   JF_CHECK(w.dim() == 2, "importance weights must be [G, K], got ", w.sizes());
   return w.sum(1).pow(2) / w.pow(2).sum(1);
-}
-
-void ImportanceAccumulator::Sums::add(double value) {
-  sum.add(value);
-  sum_of_squares.add(value * value);
-}
-
-void ImportanceAccumulator::Sums::merge(const Sums& other) {
-  sum.merge(other.sum);
-  sum_of_squares.merge(other.sum_of_squares);
 }
 
 ImportanceAccumulator::ImportanceAccumulator(int64_t components)
@@ -100,20 +78,35 @@ ImportanceSummary ImportanceAccumulator::finish() const {
   ImportanceSummary summary{at::empty({components_}, options), at::empty({components_}, options),
                             at::empty({components_}, options), at::empty({components_}, options)};
   for (int64_t j = 0; j < components_; ++j) {
-    const MeanAndError u =
-        mean_and_error(unbiased_[j].sum.value(), unbiased_[j].sum_of_squares.value(), sets_);
-    const MeanAndError s = mean_and_error(self_normalized_[j].sum.value(),
-                                          self_normalized_[j].sum_of_squares.value(), sets_);
-    summary.unbiased.data_ptr<double>()[j] = u.mean;
-    summary.unbiased_se.data_ptr<double>()[j] = u.error;
-    summary.self_normalized.data_ptr<double>()[j] = s.mean;
-    summary.self_normalized_se.data_ptr<double>()[j] = s.error;
+    const Metric u = unbiased_[j].metric("");
+    const Metric s = self_normalized_[j].metric("");
+    summary.unbiased.data_ptr<double>()[j] = u.value;
+    summary.unbiased_se.data_ptr<double>()[j] = u.standard_error;
+    summary.self_normalized.data_ptr<double>()[j] = s.value;
+    summary.self_normalized_se.data_ptr<double>()[j] = s.standard_error;
   }
-  const MeanAndError ess = mean_and_error(ess_.sum.value(), ess_.sum_of_squares.value(), sets_);
-  summary.ess = ess.mean;
-  summary.ess_se = ess.error;
+  const Metric ess = ess_.metric("");
+  summary.ess = ess.value;
+  summary.ess_se = ess.standard_error;
   summary.sets = sets_;
   return summary;
+}
+
+void ImportanceAccumulator::save(ResultFile& file, const std::string& prefix) const {
+  for (int64_t j = 0; j < components_; ++j) {
+    unbiased_[j].save(file, detail::concat(prefix, "/unbiased/", j));
+    self_normalized_[j].save(file, detail::concat(prefix, "/self_normalized/", j));
+  }
+  ess_.save(file, prefix + "/ess");
+}
+
+void ImportanceAccumulator::load(const ResultReader& reader, const std::string& prefix) {
+  for (int64_t j = 0; j < components_; ++j) {
+    unbiased_[j] = ExactMoments::load(reader, detail::concat(prefix, "/unbiased/", j));
+    self_normalized_[j] = ExactMoments::load(reader, detail::concat(prefix, "/self_normalized/", j));
+  }
+  ess_ = ExactMoments::load(reader, prefix + "/ess");
+  sets_ = ess_.count();
 }
 
 // MATH §6: JSD(P, Q) = ½ KL(P‖M) + ½ KL(Q‖M), M = (P + Q)/2, with 0·log 0 = 0.

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "estimate/exact_sum.h"
+#include "estimate/exact_moments.h"
 #include "estimate/metric.h"
 
 namespace jointflow {
@@ -29,11 +29,12 @@ struct ImportanceSummary {
   int64_t sets = 0;
 };
 
-// Accumulates batches of sets. It stores exact sums (ExactSum) of each per-set value and of its
-// square, not running means, so accumulators over disjoint set ranges merge into bitwise the
-// result of one accumulator over all sets, in any order and at any split. The variance comes from
-// the rounded sums as (Σx² − (Σx)²/G)/(G − 1): it loses relative accuracy only when the spread
-// over sets is below about 1e-8 of the mean.
+// Accumulates batches of sets. It stores exact sums (ExactMoments) of each per-set value and of
+// its square, not running means, so accumulators over disjoint set ranges merge into bitwise the
+// result of one accumulator over all sets, in any order and at any split — also through a file
+// (save/load: checkpoints and partial results). The variance comes from the rounded sums as
+// (Σx² − (Σx)²/G)/(G − 1): it loses relative accuracy only when the spread over sets is below
+// about 1e-8 of the mean.
 class ImportanceAccumulator {
  public:
   explicit ImportanceAccumulator(int64_t components);
@@ -45,17 +46,15 @@ class ImportanceAccumulator {
   void merge(const ImportanceAccumulator& other);
   ImportanceSummary finish() const;
   int64_t sets() const { return sets_; }
+  // The exact state under `prefix` ("/state/weighted"); load() expects the same components.
+  void save(ResultFile& file, const std::string& prefix) const;
+  void load(const ResultReader& reader, const std::string& prefix);
 
  private:
-  struct Sums {
-    ExactSum sum, sum_of_squares;
-    void add(double value);
-    void merge(const Sums& other);
-  };
   int64_t components_;
   int64_t sets_ = 0;
-  std::vector<Sums> unbiased_, self_normalized_;  // one per component
-  Sums ess_;
+  std::vector<ExactMoments> unbiased_, self_normalized_;  // one per component
+  ExactMoments ess_;
 };
 
 // Per set: JSD (natural log) between the estimate, clipped at 0 and renormalized, and the truth

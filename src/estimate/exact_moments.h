@@ -9,6 +9,9 @@
 
 namespace jointflow {
 
+class ResultFile;
+class ResultReader;
+
 // Σx and Σx² kept exactly (ExactSum), so that moments over disjoint set ranges merge into
 // bitwise the moments of all sets, in any order (what `merge` of partial files relies on).
 class ExactMoments {
@@ -20,6 +23,11 @@ class ExactMoments {
   double sum_of_squares() const { return sum_of_squares_.value(); }
   // Mean and its standard error sqrt(s²/n), s² = (Σx² − (Σx)²/n)/(n − 1); 0 for n < 2.
   Metric metric(const std::string& name) const;
+
+  // The exact state as datasets under `prefix` (count, and the non-overlapping terms of each
+  // sum), so that a checkpoint or a partial file restores it bit for bit.
+  void save(ResultFile& file, const std::string& prefix) const;
+  static ExactMoments load(const ResultReader& reader, const std::string& prefix);
 
  private:
   ExactSum sum_, sum_of_squares_;

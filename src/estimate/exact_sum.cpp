@@ -36,6 +36,12 @@ void ExactSum::merge(const ExactSum& other) {
   special_ += special;
 }
 
+std::vector<double> ExactSum::terms() const {
+  std::vector<double> all = partials_;
+  if (special_ != 0.0 || std::isnan(special_)) all.push_back(special_);
+  return all;
+}
+
 // Rounds the expansion from the top, with the half-way correction of CPython's math.fsum.
 double ExactSum::value() const {
   if (special_ != 0.0) return special_;

@@ -15,6 +15,9 @@ class ExactSum {
   void merge(const ExactSum& other);
   // The exact sum rounded once to the nearest double (ties to even).
   double value() const;
+  // Doubles whose exact sum is this sum (the partials, and the non-finite part if any): adding
+  // them to an empty ExactSum restores it.
+  std::vector<double> terms() const;
 
  private:
   std::vector<double> partials_;  // non-overlapping, increasing magnitude

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "io/result_file.h"
+
 namespace jointflow {
 namespace {
 
@@ -69,17 +71,40 @@ Metrics MixtureMetrics::finish() const {
   std::vector<int32_t> shuffled(n);
   const int64_t* index = order.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) shuffled[i] = nearest_[index[i]];
-  RunningMoments marginal;
+  ExactMoments marginal;
   for (double c : distinct_per_group(shuffled.data(), n / group_size_, group_size_,
                                      mixture_.components()))
     marginal.add(c);
   // RMSE = sqrt(mean squared distance); its standard error by the delta method.
-  const double rmse = std::sqrt(squared_distance_.mean());
-  const double rmse_se = rmse > 0 ? squared_distance_.standard_error() / (2 * rmse) : 0.0;
-  return {{"coverage_joint", coverage_.mean(), coverage_.standard_error()},
-          {"coverage_marginal", marginal.mean(), marginal.standard_error()},
-          {"log_p", log_p_.mean(), log_p_.standard_error()},
-          {"rmse", rmse, rmse_se}};
+  const Metric squared = squared_distance_.metric("");
+  const double rmse = std::sqrt(squared.value);
+  const double rmse_se = rmse > 0 ? squared.standard_error / (2 * rmse) : 0.0;
+  return {coverage_.metric("coverage_joint"), marginal.metric("coverage_marginal"),
+          log_p_.metric("log_p"), {"rmse", rmse, rmse_se}};
+}
+
+void MixtureMetrics::merge(const MixtureMetrics& other) {
+  coverage_.merge(other.coverage_);
+  log_p_.merge(other.log_p_);
+  squared_distance_.merge(other.squared_distance_);
+  nearest_.insert(nearest_.end(), other.nearest_.begin(), other.nearest_.end());
+}
+
+void MixtureMetrics::save(ResultFile& file, const std::string& prefix) const {
+  coverage_.save(file, prefix + "/coverage");
+  log_p_.save(file, prefix + "/log_p");
+  squared_distance_.save(file, prefix + "/squared_distance");
+  file.write_tensor(prefix + "/nearest",
+                    at::from_blob(const_cast<int32_t*>(nearest_.data()),
+                                  {static_cast<int64_t>(nearest_.size())}, at::kInt));
+}
+
+void MixtureMetrics::load(const ResultReader& reader, const std::string& prefix) {
+  coverage_ = ExactMoments::load(reader, prefix + "/coverage");
+  log_p_ = ExactMoments::load(reader, prefix + "/log_p");
+  squared_distance_ = ExactMoments::load(reader, prefix + "/squared_distance");
+  const at::Tensor nearest = reader.read_tensor(prefix + "/nearest").to(at::kInt).contiguous();
+  nearest_.assign(nearest.data_ptr<int32_t>(), nearest.data_ptr<int32_t>() + nearest.numel());
 }
 
 }  // namespace jointflow

@@ -9,13 +9,14 @@
 #include "data/gaussian_mixture.h"
 #include "dist/communicator.h"
 #include "dist/counter_rng.h"
+#include "estimate/exact_moments.h"
 #include "estimate/metric.h"
-#include "estimate/running_moments.h"
 
 namespace jointflow {
 
 // Accumulates batches of sets in global set order, so the result does not depend on how the
-// members were spread over ranks (DESIGN §3, Invariant R).
+// members were spread over ranks (DESIGN §3, Invariant R). Per-set values are summed exactly
+// (ExactMoments): accumulators over consecutive set ranges merge into bitwise one accumulator.
 class MixtureMetrics {
  public:
   // `regroup_key` drives the shuffle of the marginal coverage.
@@ -30,11 +31,17 @@ class MixtureMetrics {
   Metrics finish() const;
   int64_t sets() const { return coverage_.count(); }
 
+  // Appends the sets of `other`, which must follow this accumulator's sets (rank 0).
+  void merge(const MixtureMetrics& other);
+  // The exact state under `prefix` (rank 0): checkpoints and partial results.
+  void save(ResultFile& file, const std::string& prefix) const;
+  void load(const ResultReader& reader, const std::string& prefix);
+
  private:
   GaussianMixture mixture_;
   int64_t group_size_;
   RandomKey regroup_key_;
-  RunningMoments coverage_, log_p_, squared_distance_;
+  ExactMoments coverage_, log_p_, squared_distance_;
   std::vector<int32_t> nearest_;  // rank 0: nearest mode of every kept member, global order
 };
 

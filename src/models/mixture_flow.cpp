@@ -14,11 +14,11 @@ namespace jointflow {
 // formula is a matrix product with [n, C] responsibilities (the sampler's fast path); with one
 // time per row they are [n, C, d] and the products become broadcast sums.
 struct MixtureFlow::Terms {
-  at::Tensor t;           // [] or [n, 1]: broadcasts against x [n, d]
-  at::Tensor t_component; // [] or [n, 1, 1]: broadcasts against [C, d]
+  at::Tensor t;                   // [] or [n, 1]: broadcasts against x [n, d]
+  at::Tensor t_component;         // [] or [n, 1, 1]: broadcasts against [C, d]
   at::Tensor inverse_covariance;  // 1 / C_k(t), C_k = t² S_k + (1 − t)²
-  at::Tensor log_joint;   // log π_k + log N(x; t μ_k, C_k): [n, C]
-  at::Tensor gamma;       // responsibilities γ_k(x, t): [n, C]
+  at::Tensor log_joint;           // log π_k + log N(x; t μ_k, C_k): [n, C]
+  at::Tensor gamma;               // responsibilities γ_k(x, t): [n, C]
 
   // Σ_k γ_k A_k for A [C, d] or [n, C, d] → [n, d].
   at::Tensor mix(const at::Tensor& a) const {
@@ -75,9 +75,9 @@ void velocity_block(const VelocityTables& tables, const scalar_t* x, scalar_t* v
     for (int64_t j = 0; j < d; ++j) sum[j] = 0;
     double total = 0;
     for (int64_t k = 0; k < components; ++k) {
-      // A component below e⁻⁵⁰ of the largest changes no sum by a rounding unit: skip its exp.
+      // exp underflows to exactly 0 below −746: such a component adds nothing (as in softmax).
       const double exponent = log_joint[k] - largest;
-      if (exponent < -50) continue;
+      if (exponent < -746) continue;
       const double weight = std::exp(exponent);
       const double* slope = &tables.slope[k * d];
       const double* intercept = &tables.intercept[k * d];
@@ -107,26 +107,24 @@ MixtureFlow::Terms MixtureFlow::terms(const at::Tensor& x, const at::Tensor& t) 
   const at::Tensor time = t.to(x.options());
   k.t = time.dim() == 0 ? time : time.unsqueeze(1);
   k.t_component = time.dim() == 0 ? time : time.view({-1, 1, 1});
-  const at::Tensor covariance =
-      k.t_component.pow(2) * variances_ + (1 - k.t_component).pow(2);
+  const at::Tensor covariance = k.t_component.pow(2) * variances_ + (1 - k.t_component).pow(2);
   k.inverse_covariance = 1 / covariance;
   // −½‖x − tμ_k‖²_{C⁻¹} expanded, so that one time for all rows needs only matrix products.
   const at::Tensor mean = k.t_component * mixture_.means;
   const at::Tensor quadratic = contract_features(x.pow(2), k.inverse_covariance) -
                                2 * contract_features(x, mean * k.inverse_covariance) +
                                (mean.pow(2) * k.inverse_covariance).sum(-1);
-  const at::Tensor log_normalizer =
-      covariance.log().sum(-1) + mixture_.dim() * std::log(2 * M_PI);
+  const at::Tensor log_normalizer = covariance.log().sum(-1) + mixture_.dim() * std::log(2 * M_PI);
   k.log_joint = log_weights_ - 0.5 * (quadratic + log_normalizer);
   k.gamma = at::softmax(k.log_joint, 1);
   return k;
 }
 
 at::Tensor MixtureFlow::velocity(const at::Tensor& x, const at::Tensor& t) const {
-  const bool records_graph =
-      at::GradMode::is_enabled() && (x.requires_grad() || t.requires_grad());
+  const bool records_graph = at::GradMode::is_enabled() && (x.requires_grad() || t.requires_grad());
   if (!records_graph && t.dim() == 0 && x.dim() == 2 && x.size(1) == mixture_.dim() &&
-      mixture_.dim() <= kMaxFusedDim && x.device().is_cpu() && (x.scalar_type() == at::kDouble || x.scalar_type() == at::kFloat))
+      mixture_.dim() <= kMaxFusedDim && x.device().is_cpu() &&
+      (x.scalar_type() == at::kDouble || x.scalar_type() == at::kFloat))
     return velocity_rows(x.contiguous(), t.item<double>());
   // v = Σ γ_k [μ_k + a_k ⊙ (x − t μ_k)], a_k = (t S_k − (1 − t)) / C_k.
   const Terms k = terms(x, t);
@@ -160,9 +158,12 @@ at::Tensor MixtureFlow::velocity_rows(const at::Tensor& x, double t) const {
     const scalar_t* input = x.data_ptr<scalar_t>();
     scalar_t* output = v.data_ptr<scalar_t>();
     at::parallel_for(0, x.size(0), 256, [&](int64_t begin, int64_t end) {
-      if (d == 2) velocity_block<2>(tables, input, output, begin, end);
-      else if (d == 8) velocity_block<8>(tables, input, output, begin, end);
-      else velocity_block<0>(tables, input, output, begin, end);
+      if (d == 2)
+        velocity_block<2>(tables, input, output, begin, end);
+      else if (d == 8)
+        velocity_block<8>(tables, input, output, begin, end);
+      else
+        velocity_block<0>(tables, input, output, begin, end);
     });
   });
   return v;

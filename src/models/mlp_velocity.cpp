@@ -72,6 +72,10 @@ void MlpVelocityImpl::reset() {
     const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
     layer->weight.uniform_(-bound, bound, generator);
     layer->bias.uniform_(-bound, bound, generator);
+    if (options.zero_output() && i + 1 == widths.size()) {
+      layer->weight.zero_();
+      layer->bias.zero_();
+    }
     layers_.push_back(register_module("linear" + std::to_string(i), layer));
     fan_in = widths[i];
   }

@@ -40,6 +40,9 @@ struct MlpVelocityOptions {
   // Initial parameters come from a CPU generator seeded with this value (never the global one):
   // LibTorch's Linear initialization U(−1/√fan_in, 1/√fan_in) for weights and biases.
   TORCH_ARG(uint64_t, seed) = 0;
+  // Start the output layer at zero, so that the network starts as v ≡ 0: a residual r_φ then
+  // starts at u = v, where every importance weight is exactly 1 (MATH §5.2).
+  TORCH_ARG(bool, zero_output) = false;
 };
 
 // Linear layers with the activation between them; float32 parameters on the CPU when built,

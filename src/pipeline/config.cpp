@@ -7,7 +7,17 @@
 namespace jointflow {
 
 const ChoiceTable<ModelKind>& model_kind_choices() {
-  static const ChoiceTable<ModelKind> table{{"gmm", ModelKind::gmm}};
+  static const ChoiceTable<ModelKind> table{{"gmm", ModelKind::gmm},
+                                            {"mlp", ModelKind::mlp},
+                                            {"unet", ModelKind::unet},
+                                            {"torchscript", ModelKind::torchscript},
+                                            {"field", ModelKind::field}};
+  return table;
+}
+
+const ChoiceTable<FluxDataKind>& flux_data_choices() {
+  static const ChoiceTable<FluxDataKind> table{{"ring", FluxDataKind::ring},
+                                               {"data", FluxDataKind::data}};
   return table;
 }
 
@@ -35,6 +45,12 @@ const ChoiceTable<WeightKind>& weight_choices() {
   return table;
 }
 
+const ChoiceTable<BaselinePool>& baseline_pool_choices() {
+  static const ChoiceTable<BaselinePool> table{{"per_set", BaselinePool::per_set},
+                                               {"pooled", BaselinePool::pooled}};
+  return table;
+}
+
 namespace {
 template <typename T>
 std::vector<T> parse_list(const std::string& key, const std::string& text) {
@@ -53,6 +69,13 @@ std::vector<T> parse_list(const std::string& key, const std::string& text) {
   return values;
 }
 }  // namespace
+
+void validate_config(const Config& config) {
+  JF_CHECK(config.run.part < config.run.parts, "run.part = ", config.run.part,
+           " must be below run.parts = ", config.run.parts, " (parts are numbered from 0)");
+  JF_CHECK(config.run.parts <= config.sampler.groups, "run.parts = ", config.run.parts,
+           " exceeds sampler.groups = ", config.sampler.groups, ": some parts would be empty");
+}
 
 std::vector<int64_t> parse_integer_list(const std::string& key, const std::string& text) {
   return parse_list<int64_t>(key, text);

@@ -6,15 +6,19 @@
 #include <string>
 
 #include "core/progress.h"
+#include "data/datasets.h"
 #include "dist/world.h"
 #include "estimate/test_functions.h"
 #include "models/divergence.h"
+#include "models/noise_conditional_velocity.h"
+#include "sampling/field_samplers.h"
 #include "sampling/sampler_options.h"
+#include "training/flux_matching_loss.h"
 #include "training/trainer.h"
 
 namespace jointflow {
 
-enum class ModelKind { gmm };
+enum class ModelKind { gmm, mlp, unet, torchscript, field };
 const ChoiceTable<ModelKind>& model_kind_choices();
 enum class DeviceKind { cpu, cuda };
 const ChoiceTable<DeviceKind>& device_choices();
@@ -30,11 +34,45 @@ struct RunOptions {
   Precision dtype = Precision::float64;
   int64_t threads = 0;  // intra-op threads per rank; 0: the node's cores shared among its ranks
   ProgressMode progress = ProgressMode::automatic;
+  int64_t parts = 1;             // job-array tasks the sets are split into
+  int64_t part = 0;              // this task: sets block_of(G, parts, part), a partial file
+  int64_t checkpoint_every = 0;  // batches between checkpoints (<run.output>.checkpoint); 0: off
+  bool resume = false;           // continue from the checkpoint when it exists
+};
+
+// [flow]: the architecture of the networks of model.kind = mlp | unet. train-flow builds it, and
+// sample / estimate rebuild it from the same config to load model.path.
+struct FlowOptions {
+  std::string hidden = "256,256,256";  // mlp: widths of the hidden layers (SiLU)
+  int64_t frequencies = 8;             // mlp: Fourier features of t; 0: t as one input
+  int64_t channels = 32;               // unet: width of the first level
+  std::string channel_multipliers = "1,2,2";  // unet: width of level l = channels · m_l
+  std::string attention_levels = "2";  // unet: levels with self-attention ("" = middle only)
+  int64_t res_blocks = 1;              // unet: residual blocks per level and direction
+  int64_t groups = 8;                  // unet: GroupNorm groups
+  int64_t heads = 1;                   // unet: attention heads
+};
+
+// [field]: the noise-conditional field f(y, σ) of model.kind = field (train-flux, MATH §7.1):
+// the network of field.network with [flow]'s architecture, used as an RF velocity (MATH §8).
+struct FieldOptions {
+  ModelKind network = ModelKind::mlp;  // mlp | unet
+  FieldParameterization parameterization = FieldParameterization::raw;
+  double sigma_data = 0.5;  // edm: σ_d (images in [−1, 1])
+  double sigma_max = 80.0;  // largest σ: annealed samplers start there, RF at 1/(1 + σ_max)
 };
 
 struct ModelOptions {
   ModelKind kind = ModelKind::gmm;
   std::string mixture = "gmm8d";
+  // mlp | unet: the checkpoint of train-flow (written by it); torchscript: the module file.
+  std::string path;
+  // Shape of one sample, e.g. "8" or "1,28,28"; "" = from [data] (train-flow) or from the
+  // TorchScript module's sample_shape attribute.
+  std::string sample_shape;
+  bool ema = true;  // mlp | unet: load the checkpoint's EMA weights (train.ema_decay > 0)
+  FlowOptions flow;
+  FieldOptions field;
 };
 
 struct EvalOptions {
@@ -84,6 +122,60 @@ struct EstimateOptions {
   bool per_sample = false;  // write /samples/x and /samples/log_w
 };
 
+// The samples a density baseline (kNN, KDE, MGF) estimates q_1 from: each set's own K members,
+// or all evaluated samples pooled (MATH §5.6 says pooled; paper A's Tables 2–3 match per-set).
+enum class BaselinePool { per_set, pooled };
+const ChoiceTable<BaselinePool>& baseline_pool_choices();
+
+// Accuracy of importance weights against a local-likelihood ground truth (paper A Tables 2–3).
+struct EvaluateOptions {
+  std::string samples;  // `estimate` output with /samples/x and /samples/log_w (per_sample)
+  std::string pool;     // `sample` output with /samples/x of the same sampler (n ≥ 10⁵)
+  std::string iid;      // optional `estimate` output of IID sets, for the IID column
+  double confident_fraction = 0.5;  // ground truth kept per set, by smallest LLDE variance
+  BaselinePool baselines = BaselinePool::per_set;  // samples the density baselines fit
+};
+
+// [data]: the training set of train-flow (data/datasets.h), parsed into DatasetOptions.
+struct DataOptions {
+  DatasetKind kind = DatasetKind::mixture;
+  std::string path;     // "" = where Debian installs the files
+  std::string classes;  // images: comma-separated labels to keep; "" = all
+  int64_t size = 0;     // images: side after resizing; 0 = native
+  int64_t examples = 0;  // N (mixture: draws, required); 0 = all
+  std::string mixture = "gmm8d";
+  DataSplit split = DataSplit::train;
+};
+
+// [flux]: train-flux (MATH §7, §7.1): data, objective, noise levels and the samples it draws.
+enum class FluxDataKind { ring, data };  // paper B's 2-D ring, or the data set of [data]
+const ChoiceTable<FluxDataKind>& flux_data_choices();
+struct FluxOptions {
+  FluxDataKind dataset = FluxDataKind::ring;
+  int64_t ring_examples = 20000;  // ring: N
+  FieldLoss loss = FieldLoss::flux;
+  NoiseSchedule noise = NoiseSchedule::single;
+  double sigma = 0.22360679774997896;  // single: σ (σ² = 0.05, the ring)
+  double edm_mean = -1.2;              // edm: ln σ ~ N(edm_mean, edm_std²)
+  double edm_std = 1.2;
+  double sigma_min = 0.01;  // ve: ln σ ~ U[ln sigma_min, ln sigma_max]
+  double sigma_max = 10.0;
+  HorizonKind horizon = HorizonKind::learned;
+  double spiral = 0.0;  // ring, flux: tangential speed c of the spiral loss; 0 = off
+  FieldSamplerKind sampler = FieldSamplerKind::langevin;  // samples drawn after training
+  int64_t samples = 2000;
+  int64_t sample_steps = 1000;
+  double langevin_step = 0.01;        // langevin: ε
+  double langevin_init = 3.0;         // langevin: initial N(0, s²)
+  double sample_sigma_min = 0.002;    // annealed samplers and the NLL: the smallest σ
+  int64_t nll_examples = 0;           // training examples whose NLL (bits/dim) is computed
+};
+
+// Combining the partial files of a job array (run.parts > 1).
+struct MergeOptions {
+  std::string inputs;  // comma-separated paths or glob patterns
+};
+
 struct Config {
   RunOptions run;
   ModelOptions model;
@@ -92,8 +184,16 @@ struct Config {
   OutputOptions output;
   ResidualOptions residual;
   TrainOptions train;
+  FluxOptions flux;
+  DataOptions data;
   EstimateOptions estimate;
+  EvaluateOptions evaluate;
+  MergeOptions merge;
 };
+
+// Checks between options (each option's own range is checked when it is parsed); throws a
+// collective Error naming the keys.
+void validate_config(const Config& config);
 
 // "128,128" → {128, 128}; throws an Error naming `key` otherwise.
 std::vector<int64_t> parse_integer_list(const std::string& key, const std::string& text);

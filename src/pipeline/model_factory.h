@@ -1,22 +1,48 @@
 // Builds the velocity field and the evaluation mixture a config names.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "data/gaussian_mixture.h"
 #include "models/velocity_field.h"
 #include "pipeline/config.h"
 
+namespace torch::nn {
+class Module;
+}  // namespace torch::nn
+
 namespace jointflow {
 
-// The field of `model` (model.kind) on `dtype` and `device`.
+// The field of `model` (model.kind) on `dtype` and `device`. mlp | unet: the network of
+// [flow] for samples of model.sample_shape, loaded from the train-flow checkpoint model.path
+// (its EMA weights when model.ema); torchscript: the module at model.path.
 std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at::ScalarType dtype,
                                                    at::Device device);
+
+// A trainable network seen both as a module (for the Trainer) and as a velocity field.
+struct FlowNetwork {
+  std::shared_ptr<torch::nn::Module> module;
+  const VelocityField* field = nullptr;  // the same object as `module`
+};
+
+// A fresh network of model.kind = mlp | unet with [flow]'s architecture for samples of
+// `sample_shape` ({d} for mlp, {C, H, W} for unet), initialized from `seed`, on dtype/device.
+// Errors name the [flow] option at fault.
+FlowNetwork make_flow_network(const ModelOptions& model, const std::vector<int64_t>& sample_shape,
+                              uint64_t seed, at::ScalarType dtype, at::Device device);
+
+// model.sample_shape as integers; empty when it is not set.
+std::vector<int64_t> model_sample_shape(const ModelOptions& model);
 
 // The mixture whose metrics are computed: eval.mixture, else model.mixture for model.kind = gmm;
 // none when neither names one.
 std::optional<GaussianMixture> evaluation_mixture(const Config& config);
+
+// f of estimate.function with its bounds and moment (MATH §6, paper A §4.2).
+TestFunction make_test_function(const EstimateOptions& options);
 
 // The device of this rank: cuda:<local rank> for run.device = cuda, else the CPU.
 at::Device rank_device(const RunOptions& run, int local_rank);

@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "core/log.h"
-#include "core/progress.h"
 #include "core/timer.h"
 #include "dist/agreement.h"
 #include "estimate/estimate_statistics.h"
@@ -18,35 +17,12 @@
 #include "pipeline/provenance.h"
 #include "pipeline/report.h"
 #include "pipeline/sampling_checks.h"
+#include "pipeline/set_loop.h"
 #include "pipeline/training_setup.h"
 #include "sampling/joint_sampler.h"
 #include "sampling/log_weights.h"
 
 namespace jointflow {
-namespace {
-
-TestFunction make_test_function(const EstimateOptions& options) {
-  TestFunction f;
-  f.kind = options.function;
-  if (!options.box_low.empty()) f.box_low = parse_real_list("estimate.box_low", options.box_low);
-  if (!options.box_high.empty())
-    f.box_high = parse_real_list("estimate.box_high", options.box_high);
-  f.moment_dim = options.moment_dim;
-  f.moment_power = options.moment_power;
-  return f;
-}
-
-void write_summary(ResultFile& file, const std::string& group, const ImportanceSummary& summary) {
-  file.write_tensor(group + "/mean", summary.unbiased);
-  file.write_tensor(group + "/stderr", summary.unbiased_se);
-  file.write_tensor(group + "/sn_mean", summary.self_normalized);
-  file.write_tensor(group + "/sn_stderr", summary.self_normalized_se);
-  file.write_scalar(group + "/ess", summary.ess);
-  file.write_scalar(group + "/n_sets", static_cast<double>(summary.sets));
-}
-
-}  // namespace
-
 Metrics run_estimate(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
   const Stopwatch clock;
@@ -61,7 +37,6 @@ Metrics run_estimate(const Config& config, StageContext& context) {
            "estimate.function = nearest_mean needs a mixture: set eval.mixture", true);
   const GaussianMixture reference = mixture ? *mixture : GaussianMixture{};
   const int64_t width = mixture ? test_function_width(f, *mixture) : 1;
-  const at::Tensor truth = mixture ? exact_expectation(f, *mixture) : at::Tensor();
 
   const EstimateOptions& estimate = config.estimate;
   std::optional<MlpVelocity> residual;
@@ -76,9 +51,7 @@ Metrics run_estimate(const Config& config, StageContext& context) {
   const JointSampler sampler(*field, options, comm, dtype, context.device);
   const auto seed = static_cast<uint64_t>(config.run.seed);
   const RandomKey probes{seed, RandomStream::hutchinson};
-  EstimateStatistics statistics(width, truth);
-  std::optional<MixtureMetrics> quality;
-  if (mixture) quality.emplace(*mixture, options.group_size, RandomKey{seed, RandomStream::marginal_regroup});
+  EstimateStageStatistics statistics(config);
   std::optional<ShardWriter> shards;
   if (estimate.per_sample)
     run_agreed(comm, [&] {
@@ -87,11 +60,9 @@ Metrics run_estimate(const Config& config, StageContext& context) {
       shards->declare("/samples/log_w", at::kDouble);
     });
 
-  ProgressBar progress("estimate", options.groups, config.run.progress, comm.is_root());
-  for (int64_t first = 0; first < options.groups; first += options.batch_groups) {
-    const int64_t n_groups = std::min(options.batch_groups, options.groups - first);
+  for_each_set_batch(config, context, statistics, "estimate", !shards, [&](int64_t first, int64_t count) {
     const GroupLayout layout =
-        make_group_layout(first, n_groups, options.group_size, comm.size(), comm.rank());
+        make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
     std::optional<TrajectoryLogWeights> along_paths;
     if (estimate.weights == WeightKind::trajectory)
       along_paths.emplace(**residual, divergence, probes, layout.members.begin);
@@ -108,39 +79,28 @@ Metrics run_estimate(const Config& config, StageContext& context) {
     const at::Tensor gathered =
         comm.allgather(at::cat({log_w.detach().to(at::kDouble).cpu().unsqueeze(1), values}, 1));
     if (comm.is_root()) {
-      const at::Tensor per_set = gathered.view({n_groups, options.group_size, 1 + width});
-      statistics.add(per_set.select(2, 0), per_set.narrow(2, 1, width));
+      const at::Tensor per_set = gathered.view({count, options.group_size, 1 + width});
+      statistics.estimate.add(per_set.select(2, 0), per_set.narrow(2, 1, width));
     }
-    if (quality) quality->add(comm, block.x1);
+    if (statistics.quality) statistics.quality->add(comm, block.x1);
     if (shards) {
-      shards->append("/samples/x", layout.members.begin, block.x1);
-      shards->append("/samples/log_w", layout.members.begin, log_w.detach().to(at::kDouble));
+      const int64_t row = layout.members.begin - task_sets(config).begin * options.group_size;
+      shards->append("/samples/x", row, block.x1);
+      shards->append("/samples/log_w", row, log_w.detach().to(at::kDouble));
     }
-    progress.update(first + n_groups);
-  }
-  progress.finish();
+  });
 
-  Metrics metrics = statistics.metrics();
-  if (quality) {
-    const Metrics sample_quality = quality->finish();
-    metrics.insert(metrics.end(), sample_quality.begin(), sample_quality.end());
-  }
   std::unique_ptr<ResultFile> file;
   run_agreed(comm, [&] {
     if (comm.is_root()) file = std::make_unique<ResultFile>(config.run.output);
   });
   if (shards) stitch_shards(comm, file.get(), *shards);
+  Metrics metrics;
   run_agreed(comm, [&] {
     if (!file) return;
-    write_provenance(*file, context, config, clock.seconds());
-    write_summary(*file, "/estimate", statistics.weighted());
-    write_summary(*file, "/estimate/equal_weights", statistics.equal());
-    if (truth.defined()) file->write_tensor("/estimate/exact", truth);
-    for (const Metric& metric : metrics) {
-      file->write_scalar("/metrics/" + metric.name, metric.value);
-      file->write_scalar("/metrics/" + metric.name + "_se", metric.standard_error);
-    }
+    metrics = write_set_results(*file, config, context, statistics, clock.seconds());
     file->commit();
+    remove_checkpoint(config);
   });
   print_metrics(detail::concat("estimate: ", choice_name(options.objective, objective_choices()),
                                " + sr ", choice_name(options.sr, score_regularization_choices()),

@@ -2,24 +2,22 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
 #include <memory>
 #include <optional>
 
 #include "core/log.h"
-#include "core/progress.h"
 #include "core/timer.h"
 #include "dist/agreement.h"
-#include "estimate/mixture_metrics.h"
 #include "io/result_file.h"
 #include "io/sample_shards.h"
 #include "pipeline/model_factory.h"
-#include "pipeline/provenance.h"
 #include "pipeline/report.h"
 #include "pipeline/sampling_checks.h"
+#include "pipeline/set_loop.h"
 #include "sampling/joint_sampler.h"
 
 namespace jointflow {
+
 void run_sample(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
   const Stopwatch clock;
@@ -31,9 +29,7 @@ void run_sample(const Config& config, StageContext& context) {
   const SamplerOptions& options = config.sampler;
   const JointSampler sampler(*field, options, comm, dtype, context.device);
   const auto seed = static_cast<uint64_t>(config.run.seed);
-  const std::optional<GaussianMixture> mixture = evaluation_mixture(config);
-  std::optional<MixtureMetrics> metrics;
-  if (mixture) metrics.emplace(*mixture, options.group_size, RandomKey{seed, RandomStream::marginal_regroup});
+  SampleStatistics statistics(config);
 
   std::optional<ShardWriter> shards;
   const OutputOptions& output = config.output;
@@ -47,42 +43,37 @@ void run_sample(const Config& config, StageContext& context) {
       }
     });
 
-  ProgressBar progress("sampling", options.groups, config.run.progress, comm.is_root());
-  for (int64_t first = 0; first < options.groups; first += options.batch_groups) {
-    const int64_t n_groups = std::min(options.batch_groups, options.groups - first);
+  for_each_set_batch(config, context, statistics, "sampling", !shards, [&](int64_t first, int64_t count) {
     const GroupLayout layout =
-        make_group_layout(first, n_groups, options.group_size, comm.size(), comm.rank());
+        make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
     const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise});
     const at::Tensor keep = check_finite(comm, layout, block, {}, options.drop_nonfinite);
-    if (metrics) metrics->add(comm, block.x1, keep);
-    if (output.samples) shards->append("/samples/x", layout.members.begin, block.x1);
+    if (statistics.quality) statistics.quality->add(comm, block.x1, keep);
+    statistics.sets += count;
+    // Shards hold this task's rows from 0, in global member order.
+    const int64_t row = layout.members.begin - task_sets(config).begin * options.group_size;
+    if (output.samples) shards->append("/samples/x", row, block.x1);
     if (output.trajectories) {
-      shards->append("/trajectories/x0", layout.members.begin, block.x0);
-      shards->append("/trajectories/x1", layout.members.begin, block.x1);
+      shards->append("/trajectories/x0", row, block.x0);
+      shards->append("/trajectories/x1", row, block.x1);
     }
-    progress.update(first + n_groups);
-  }
-  progress.finish();
+  });
 
-  const Metrics results = metrics ? metrics->finish() : Metrics{};
-  const int64_t kept_sets = metrics ? metrics->sets() : options.groups;
   std::unique_ptr<ResultFile> file;
   run_agreed(comm, [&] {
     if (comm.is_root()) file = std::make_unique<ResultFile>(config.run.output);
   });
   if (shards) stitch_shards(comm, file.get(), *shards);
+  Metrics results;
   run_agreed(comm, [&] {
     if (!file) return;
-    write_provenance(*file, context, config, clock.seconds());
-    for (const Metric& metric : results) {
-      file->write_scalar("/metrics/" + metric.name, metric.value);
-      file->write_scalar("/metrics/" + metric.name + "_se", metric.standard_error);
-    }
-    file->write_scalar("/metrics/n_sets", static_cast<double>(kept_sets));
+    results = write_set_results(*file, config, context, statistics, clock.seconds());
     file->commit();
+    remove_checkpoint(config);
   });
-  if (comm.is_root() && kept_sets < options.groups)
-    log::info("dropped ", options.groups - kept_sets, " set(s) with non-finite states");
+  if (comm.is_root() && statistics.quality && statistics.quality->sets() < statistics.sets)
+    log::info("dropped ", statistics.sets - statistics.quality->sets(),
+              " set(s) with non-finite states");
   print_metrics(detail::concat("sample: ", choice_name(options.objective, objective_choices()),
                                " + sr ", choice_name(options.sr, score_regularization_choices()),
                                ", K = ", options.group_size, ", G = ", options.groups, ", ",

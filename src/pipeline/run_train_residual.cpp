@@ -70,7 +70,8 @@ void run_train_residual(const Config& config, StageContext& context) {
   log::info("train-residual: ", total_rows, " final states, ", steps, " steps of ",
             train.batch_size, " (", train.epochs, " epochs), resuming at step ", trainer.step());
   const StepStats last = trainer.run(
-      residual_flow_closure(*residual, base.get(), batches, static_cast<uint64_t>(config.run.seed)));
+      residual_flow_closure(*residual, base.get(), batches, static_cast<uint64_t>(config.run.seed)),
+      context.stop_requested);
   const double final_loss = last.loss;
 
   run_agreed(comm, [&] {

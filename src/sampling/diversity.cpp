@@ -14,8 +14,8 @@
 namespace jointflow {
 namespace {
 
-constexpr double kDppJitter = 1e-6;    // εI added to L before its Cholesky (MATH §3)
-constexpr double kPairEpsilon = 1e-8;  // log-barrier and reciprocal (MATH §3)
+constexpr double kDppJitter = 1e-6;       // εI added to L before its Cholesky (MATH §3)
+constexpr double kPairEpsilon = 1e-8;     // log-barrier and reciprocal (MATH §3)
 constexpr double kDfQualityFloor = 1e-2;  // ε of DiverseFlow's quality (MATH §3.1)
 
 double machine_epsilon(at::ScalarType dtype) {
@@ -40,7 +40,8 @@ at::Tensor upper_pairs(const at::Tensor& matrix) {
 }
 
 at::Tensor identity_like(const at::Tensor& batch_of_matrices) {
-  return at::eye(batch_of_matrices.size(-1), batch_of_matrices.options()).expand_as(batch_of_matrices);
+  return at::eye(batch_of_matrices.size(-1), batch_of_matrices.options())
+      .expand_as(batch_of_matrices);
 }
 
 // log det(L + εI) by Cholesky for each symmetric positive semi-definite L. The jitter is always
@@ -73,7 +74,6 @@ std::vector<double> chebyshev_coefficients(int64_t degree, double a, double b) {
   }
   return coefficients;
 }
-
 
 // d_j with f'(z) = Σ_{j=0}^{m−1} d_j T_j(z) for f(z) = Σ_{j=0}^{m} c_j T_j(z): e_{j−1} = e_{j+1} +
 // 2j c_j downwards from e_m = e_{m+1} = 0, d_0 = e_0/2, d_j = e_j.
@@ -136,11 +136,12 @@ class GroupGradient {
     const double h = std::max(median(), 1e-30);
     // Coinciding features (the t = 0 endpoints): no diversity direction (diversity_gradient).
     if (!(h > resolution2_ * scale)) return;
-    for (int64_t p = 0; p < pairs; ++p) dist_[p] /= h;  // D̃
+    const double inverse_h = 1 / h;
+    for (int64_t p = 0; p < pairs; ++p) dist_[p] *= inverse_h;  // D̃
     pair_weights(radius2, grad_radius2);
     for (int64_t i = 0, p = 0; i < k; ++i)
       for (int64_t j = i + 1; j < k; ++j, ++p) {
-        const double w = 2 / h * weight_[p];
+        const double w = 2 * inverse_h * weight_[p];
         const double* diff = &diff_[p * f];
         for (int64_t l = 0; l < f; ++l) {
           grad_y[i * f + l] += w * diff[l];
@@ -169,7 +170,8 @@ class GroupGradient {
     const int64_t k = k_;
     for (int64_t i = 0, p = 0; i < k; ++i) {
       kernel_[i * k + i] = 1;
-      for (int64_t j = i + 1; j < k; ++j, ++p) kernel_[i * k + j] = kernel_[j * k + i] = value(dist_[p]);
+      for (int64_t j = i + 1; j < k; ++j, ++p)
+        kernel_[i * k + j] = kernel_[j * k + i] = value(dist_[p]);
     }
   }
 
@@ -257,8 +259,8 @@ class GroupGradient {
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = 0; j < k; ++j)
         scaled[i * k + j] = (2 * kernel_[i * k + j] - (i == j ? a + b : 0.0)) / (b - a);
-    // Three rotating matrices: B_{j+2}, B_{j+1} and the new B_j. All are polynomials in the
-    // symmetric L̃, hence symmetric: compute the upper triangle (rows contiguous) and mirror it.
+    // Three rotating matrices: B_{j+2}, B_{j+1} and the new B_j (row-major, rows contiguous in
+    // the inner loop).
     double* next2 = clenshaw_.data();
     double* next1 = next2 + kk;
     double* current = next1 + kk;
@@ -266,17 +268,14 @@ class GroupGradient {
     const int64_t m = static_cast<int64_t>(derivative_.size());  // d_0 .. d_{m−1}
     for (int64_t j = m - 1; j >= 0; --j) {
       const double two = j == 0 ? 1.0 : 2.0;
+      for (int64_t e = 0; e < kk; ++e) current[e] = -next2[e];
       for (int64_t r = 0; r < k; ++r) {
-        double* out = current + r * k;
-        for (int64_t c = r; c < k; ++c) out[c] = -next2[r * k + c];
-        out[r] += derivative_[j];
-        if (j < m - 1)  // B_m = 0
-          for (int64_t q = 0; q < k; ++q) {
-            const double factor = two * scaled[r * k + q];
-            const double* row = next1 + q * k;
-            for (int64_t c = r; c < k; ++c) out[c] += factor * row[c];
-          }
-        for (int64_t c = r + 1; c < k; ++c) current[c * k + r] = out[c];
+        current[r * k + r] += derivative_[j];
+        if (j == m - 1) continue;  // B_m = 0
+        for (int64_t q = 0; q < k; ++q) {
+          const double factor = two * scaled[r * k + q];
+          for (int64_t c = 0; c < k; ++c) current[r * k + c] += factor * next1[q * k + c];
+        }
       }
       std::swap(next2, next1);    // B_{j+1} becomes B_{j+2}
       std::swap(next1, current);  // B_j becomes B_{j+1}
@@ -284,7 +283,7 @@ class GroupGradient {
     const double chain = 2 / (b - a);
     for (int64_t i = 0, p = 0; i < k; ++i)
       for (int64_t j = i + 1; j < k; ++j, ++p)
-        weight_[p] = -2 * chain * next1[i * k + j] * kernel_[i * k + j];
+        weight_[p] = -chain * (next1[i * k + j] + next1[j * k + i]) * kernel_[i * k + j];
   }
 
   // D = log det(L_q + εI) − log det(L_q + (1 + ε)I), L_q = L ⊙ q qᵀ, L = exp(−D̃): with
@@ -435,7 +434,8 @@ DiversityGradient diversity_gradient(const DiversitySpec& spec, const at::Tensor
   JF_CHECK(spec.objective != Objective::iid, "internal: diversity_gradient called for iid");
   const bool with_quality = spec.objective == Objective::df;
   JF_CHECK(!with_quality || quality_input.defined(), "the df objective needs ‖x̂_0‖² per member");
-  if (!features.device().is_cpu()) return diversity_gradient_by_autograd(spec, features, quality_input);
+  if (!features.device().is_cpu())
+    return diversity_gradient_by_autograd(spec, features, quality_input);
   const int64_t k = features.size(1), f = features.size(2);
   const at::Tensor y = features.detach().to(at::kDouble).contiguous();
   const at::Tensor radius2 =

@@ -98,8 +98,7 @@ at::Tensor JointSampler::coupled_velocity(const GroupLayout& layout, const at::T
   const at::Tensor groups = assemble_groups(layout, gathered);
   const int64_t width = y.size(1);
   const DiversityGradient gradient = diversity_gradient(
-      spec_, groups.narrow(2, 0, width),
-      with_quality ? groups.select(2, width) : at::Tensor());
+      spec_, groups.narrow(2, 0, width), with_quality ? groups.select(2, width) : at::Tensor());
   auto local_rows = [&](const at::Tensor& per_member) {  // [n_touched·K, ...] → [n, ...]
     return layout.any_split() ? per_member.index_select(0, layout.local_position.to(x.device()))
                               : per_member;
@@ -132,8 +131,8 @@ at::Tensor JointSampler::coupled_velocity(const GroupLayout& layout, const at::T
   const RegularizedGradient regularized =
       regularize_with_norms(options_.sr, x.flatten(1), v.flatten(1), g, t, options_.soft_power);
   const at::Tensor member_scale = group_scales(layout, regularized.squared_norms, t)
-                                    .to(v.options())
-                                    .index_select(0, layout.local_group.to(x.device()));
+                                      .to(v.options())
+                                      .index_select(0, layout.local_group.to(x.device()));
   return at::addcmul(v.flatten(1), member_scale.unsqueeze(1), regularized.g_tilde).view_as(v);
 }
 

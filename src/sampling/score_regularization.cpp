@@ -27,8 +27,8 @@ RegularizedGradient regularize_with_norms(ScoreRegularization rule, const at::Te
   const bool regularized = rule != ScoreRegularization::none;
   if (!x.device().is_cpu()) {
     const at::Tensor time = at::scalar_tensor(t, x.options());
-    result.g_tilde = regularize_diversity_gradient(rule, g, score_from_velocity(x, v, time), t,
-                                                   soft_power);
+    result.g_tilde =
+        regularize_diversity_gradient(rule, g, score_from_velocity(x, v, time), t, soft_power);
     result.squared_norms = at::stack({v.pow(2).sum(1), result.g_tilde.pow(2).sum(1)}, 1);
     return result;
   }

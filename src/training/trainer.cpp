@@ -198,7 +198,7 @@ void Trainer::update_ema() {
   for (size_t i = 0; i < ema_.size(); ++i) ema_[i].mul_(decay).add_(trained_[i], 1.0 - decay);
 }
 
-StepStats Trainer::run(const LossClosure& loss) {
+StepStats Trainer::run(const LossClosure& loss, const std::function<bool()>& stop_requested) {
   const int64_t first = step_;
   StepStats last{step_ - 1, std::nan(""), 0.0, 0.0};
   ProgressBar progress(options_.label(), options_.steps() - first, options_.progress(),
@@ -212,6 +212,19 @@ StepStats Trainer::run(const LossClosure& loss) {
                 " grad norm ", stats.grad_norm, " lr ", stats.learning_rate);
     if (options_.checkpoint_every() > 0 && step_ % options_.checkpoint_every() == 0)
       save(options_.checkpoint());
+    if (stop_requested && step_ < options_.steps()) {
+      at::Tensor stop = at::full({1}, stop_requested() ? 1 : 0, at::kLong);
+      comm_.allreduce_max(stop);
+      if (stop.item<int64_t>() > 0) {
+        progress.finish();
+        if (!options_.checkpoint().empty()) save(options_.checkpoint());
+        throw Interrupted(concat(options_.label(), " stopped on request at step ", step_,
+                                 options_.checkpoint().empty()
+                                     ? std::string("; no checkpoint path is set")
+                                     : concat("; checkpoint '", options_.checkpoint(),
+                                              "' written: rerun with --train.resume true")));
+      }
+    }
   }
   progress.finish();
   const bool saved_last =

@@ -155,5 +155,56 @@ class RankInvariance(unittest.TestCase):
                                                    one["/metrics/" + key][()], rtol=1e-12)
 
 
+class PartsAndMerge(unittest.TestCase):
+    """Job-array parts merged equal one run over the same sets (float64, 1e-12)."""
+
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        self.config = os.path.join(SOURCE, "configs", "gmm8d-iid.ini")
+
+    def tearDown(self):
+        self.directory.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.directory.name, name)
+
+    def run_ok(self, args, ranks=RANKS):
+        status, stdout, stderr = jointflow(args, ranks=ranks)
+        self.assertEqual(status, 0, stderr)
+        return stdout
+
+    def sample_args(self, *more):
+        return ["sample", "--config", self.config, "--sampler.groups", "70",
+                "--sampler.batch_groups", "16", "--sampler.objective", "dpp", "--sampler.sr", "hard",
+                "--sampler.steps", "20"] + list(more)
+
+    def test_merged_parts_equal_one_run(self):
+        self.run_ok(self.sample_args("--run.output", self.path("whole.h5")), ranks=1)
+        for part in range(3):
+            self.run_ok(self.sample_args("--run.parts", "3", "--run.part", str(part),
+                                         "--run.output", self.path("part-%d.h5" % part)))
+        self.run_ok(["merge", "--merge.inputs", self.path("part-*.h5"),
+                     "--run.output", self.path("merged.h5")], ranks=1)
+        with h5py.File(self.path("whole.h5")) as whole, h5py.File(self.path("merged.h5")) as merged:
+            for name in whole["/metrics"]:
+                np.testing.assert_allclose(merged["/metrics/" + name][()], whole["/metrics/" + name][()],
+                                           rtol=1e-12, err_msg=name)
+
+    def test_merge_refuses_missing_and_overlapping_parts(self):
+        for part in (0, 2):
+            self.run_ok(self.sample_args("--run.parts", "3", "--run.part", str(part),
+                                         "--run.output", self.path("p%d.h5" % part)))
+        status, _, stderr = jointflow(["merge", "--merge.inputs", self.path("p*.h5"),
+                                       "--run.output", self.path("m.h5")], ranks=1)
+        self.assertNotEqual(status, 0)
+        self.assertIn("missing", error_lines(stderr)[0])
+        self.run_ok(self.sample_args("--run.parts", "2", "--run.part", "0",
+                                     "--run.output", self.path("q0.h5")))
+        status, _, stderr = jointflow(["merge", "--merge.inputs", "%s,%s" % (self.path("q0.h5"), self.path("p0.h5")),
+                                       "--run.output", self.path("m.h5")], ranks=1)
+        self.assertNotEqual(status, 0)
+        self.assertFalse(os.path.exists(self.path("m.h5")))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

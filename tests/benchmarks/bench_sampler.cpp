@@ -65,14 +65,22 @@ BenchOptions parse_arguments(int argc, char** argv) {
       JF_CHECK(number > 0, "option ", flag, " needs a positive integer, got '", value, "'");
       return static_cast<int64_t>(number);
     };
-    if (flag == "--sets") options.sets = positive();
-    else if (flag == "--group-size") options.group_size = positive();
-    else if (flag == "--steps") options.steps = positive();
-    else if (flag == "--repetitions") options.repetitions = positive();
-    else if (flag == "--threads") options.threads = positive();
-    else if (flag == "--batch-groups") options.batch_groups = positive();
-    else if (flag == "--objectives") options.objectives = split_commas(value);
-    else throw Error("unknown option " + flag + "\n" + kUsage);
+    if (flag == "--sets")
+      options.sets = positive();
+    else if (flag == "--group-size")
+      options.group_size = positive();
+    else if (flag == "--steps")
+      options.steps = positive();
+    else if (flag == "--repetitions")
+      options.repetitions = positive();
+    else if (flag == "--threads")
+      options.threads = positive();
+    else if (flag == "--batch-groups")
+      options.batch_groups = positive();
+    else if (flag == "--objectives")
+      options.objectives = split_commas(value);
+    else
+      throw Error("unknown option " + flag + "\n" + kUsage);
   }
   return options;
 }
@@ -138,16 +146,16 @@ int run(int argc, char** argv) {
     for (Case& c : cases) c.seconds.push_back(time_run(flow, bench, c));
   const double load_after = load_average();
 
-  const double member_steps =
-      static_cast<double>(bench.sets * bench.group_size * bench.steps);
+  const double member_steps = static_cast<double>(bench.sets * bench.group_size * bench.steps);
   for (const Case& c : cases) {
     const double seconds = median(c.seconds);
-    std::cout << "{\"bench\": \"sampler\", \"objective\": \"" << choice_name(c.objective, objective_choices())
-              << "\", \"sr\": \"" << choice_name(c.sr, score_regularization_choices())
-              << "\", \"sets\": " << bench.sets << ", \"K\": " << bench.group_size
-              << ", \"steps\": " << bench.steps << ", \"member_steps_per_s\": "
-              << member_steps / seconds << ", \"seconds\": " << seconds
-              << ", \"threads\": " << bench.threads << ", \"batch_groups\": " << bench.batch_groups
+    std::cout << "{\"bench\": \"sampler\", \"objective\": \""
+              << choice_name(c.objective, objective_choices()) << "\", \"sr\": \""
+              << choice_name(c.sr, score_regularization_choices()) << "\", \"sets\": " << bench.sets
+              << ", \"K\": " << bench.group_size << ", \"steps\": " << bench.steps
+              << ", \"member_steps_per_s\": " << member_steps / seconds
+              << ", \"seconds\": " << seconds << ", \"threads\": " << bench.threads
+              << ", \"batch_groups\": " << bench.batch_groups
               << ", \"repetitions\": " << bench.repetitions << ", \"dtype\": \"float64\""
               << ", \"load_before\": " << load_before << ", \"load_after\": " << load_after
               << "}\n";

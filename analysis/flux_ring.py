@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Paper B's 2-D ring: Flux Matching against DSM, and the spiral field (MATH §7.1).
+
+Reads the HDF5 files of jobs/flux_ring.sh (flux.h5, dsm.h5 and, when present, spiral.h5: each
+with /samples/x, /reference/x, /field/* and /metrics/*), and prints for every run the sample
+radius, the fraction of samples inside radius 1, the exact W2 (optimal assignment) and MMD² to
+the noised data, and the mean |curl| of the field on the grid, next to the reference notebook's
+mean |curl| (Flux ≈ 0.41, DSM ≈ 0.12, Flux + spiral ≈ 1.64, on that notebook's own grid). The
+W2 of a second, independent draw of the noised data (the sampling-noise floor) is printed too.
+Checks: W2(Flux) ≤ 1.5 · W2(DSM), and, with spiral.h5, the spiral field keeps the ring
+(W2 ≤ 1.5 · W2(DSM)) while its mean |curl| exceeds both others. Writes a figure with the
+samples, the fields and their curl (--figure). Exit status 0 when all checks pass, 1 otherwise,
+2 when files are missing. Needs h5py, numpy, scipy and matplotlib.
+
+Sample runs:
+  /usr/bin/python3 analysis/flux_ring.py flux-ring-results
+  /usr/bin/python3 analysis/flux_ring.py /tmp/ring --figure docs/flux-ring.png --markdown
+"""
+import argparse
+import os
+import sys
+
+import h5py
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+REFERENCE_CURL = {"flux": 0.41, "dsm": 0.12, "spiral": 1.64}
+LABELS = {"flux": "Flux Matching", "dsm": "DSM", "spiral": "Flux Matching + spiral loss"}
+
+
+def w2(x, y):
+    """Exact 2-Wasserstein distance between two equal-size empirical measures."""
+    n = min(len(x), len(y))
+    x, y = x[:n], y[:n]
+    cost = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    rows, cols = linear_sum_assignment(cost)
+    return float(np.sqrt(cost[rows, cols].mean()))
+
+
+def mmd2(x, y):
+    """Unbiased MMD² with Gaussian kernels at 0.5, 1, 2 times the median distance of y."""
+    def d2(a, b):
+        return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    h2 = np.median(np.sqrt(d2(y, y))) ** 2
+    def kernel(d):
+        return sum(np.exp(-d / (2 * s * h2)) for s in (0.25, 1.0, 4.0))
+    kxx, kyy = kernel(d2(x, x)), kernel(d2(y, y))
+    n, m = len(x), len(y)
+    return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1)) +
+                 (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kernel(d2(x, y)).mean())
+
+
+def load(path):
+    with h5py.File(path, "r") as f:
+        run = {k: f["metrics"][k][()] for k in f["metrics"]}
+        run["samples"] = f["samples/x"][:]
+        run["reference"] = f["reference/x"][:]
+        run["points"] = f["field/points"][:]
+        run["values"] = f["field/values"][:]
+        run["curl"] = f["field/curl"][:]
+        run["loss"] = f["train/loss"][:]
+    return run
+
+
+def figure(runs, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(runs)
+    fig, axes = plt.subplots(3, len(names), figsize=(4.2 * len(names), 12.5), squeeze=False)
+    limit = max(np.abs(runs[n]["curl"]).max() for n in names)
+    for j, name in enumerate(names):
+        run = runs[name]
+        side = int(round(np.sqrt(len(run["points"]))))
+        ax = axes[0][j]
+        ax.scatter(run["reference"][:, 0], run["reference"][:, 1], s=2, c="0.7", label="noised data")
+        ax.scatter(run["samples"][:, 0], run["samples"][:, 1], s=2, c="C3", label="Langevin samples")
+        ax.set_title(f"{LABELS[name]}\nW2 {run['w2']:.3f}")
+        ax.set_aspect("equal")
+        ax.set_xlim(-4, 4)
+        ax.set_ylim(-4, 4)
+        if j == 0:
+            ax.legend(loc="upper right", fontsize=7, markerscale=4)
+        ax = axes[1][j]
+        p, v = run["points"], run["values"]
+        step = max(1, side // 20)
+        grid = np.arange(len(p)).reshape(side, side)[::step, ::step].ravel()
+        norm = np.linalg.norm(v[grid], axis=1, keepdims=True) + 1e-12
+        ax.quiver(p[grid, 0], p[grid, 1], v[grid, 0] / norm[:, 0], v[grid, 1] / norm[:, 0],
+                  norm[:, 0], cmap="viridis", scale=30)
+        ax.set_title("field direction (colour: |f|)")
+        ax.set_aspect("equal")
+        ax = axes[2][j]
+        image = ax.imshow(run["curl"].reshape(side, side), origin="lower", cmap="RdBu_r",
+                          extent=[p[:, 0].min(), p[:, 0].max(), p[:, 1].min(), p[:, 1].max()],
+                          vmin=-limit, vmax=limit)
+        ax.set_title(f"curl, mean |curl| {run['mean_abs_curl']:.2f}")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("directory")
+    parser.add_argument("--figure", help="write a PNG of samples, fields and curl here")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args()
+    runs = {}
+    for name in ("flux", "dsm", "spiral"):
+        path = os.path.join(args.directory, name + ".h5")
+        if os.path.exists(path):
+            try:
+                runs[name] = load(path)
+            except (OSError, KeyError) as error:
+                print(f"cannot read {path}: {error}", file=sys.stderr)
+                return 2
+    if "flux" not in runs or "dsm" not in runs:
+        print(f"{args.directory} needs flux.h5 and dsm.h5 (run jobs/flux_ring.sh)", file=sys.stderr)
+        return 2
+    reference = runs["dsm"]["reference"]
+    half = len(reference) // 2
+    floor = w2(reference[:half], reference[half:])
+    for run in runs.values():
+        run["w2"] = w2(run["samples"], run["reference"])
+        run["mmd2"] = mmd2(run["samples"], run["reference"])
+    header = ["run", "radius", "inside r<1", "W2", "MMD²", "mean |curl|", "reference |curl|",
+              "steps", "train s"]
+    rows = []
+    for name, run in runs.items():
+        rows.append([LABELS[name], f"{run['radius_mean']:.3f} ± {run['radius_std']:.3f}",
+                     f"{run['inner_fraction']:.4f}", f"{run['w2']:.4f}", f"{run['mmd2']:.5f}",
+                     f"{run['mean_abs_curl']:.3f}", f"{REFERENCE_CURL[name]:.2f}",
+                     f"{int(run['steps'])}", f"{run['train_seconds']:.0f}"])
+    ref = runs["dsm"]
+    rows.append(["noised data", f"{ref['reference_radius_mean']:.3f} ± "
+                 f"{ref['reference_radius_std']:.3f}", "", f"{floor:.4f} (two halves)", "", "",
+                 "", "", ""])
+    if args.markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+        for row in [header] + rows:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    checks = [("W2(Flux) <= 1.5 W2(DSM)", runs["flux"]["w2"] <= 1.5 * runs["dsm"]["w2"])]
+    if "spiral" in runs:
+        s = runs["spiral"]
+        checks.append(("W2(spiral) <= 1.5 W2(DSM)", s["w2"] <= 1.5 * runs["dsm"]["w2"]))
+        checks.append(("mean |curl|: spiral > Flux and spiral > DSM",
+                       s["mean_abs_curl"] > max(runs["flux"]["mean_abs_curl"],
+                                                runs["dsm"]["mean_abs_curl"])))
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    if args.figure:
+        figure(runs, args.figure)
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+#include "pipeline/run_train_flow.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/log.h"
+#include "core/timer.h"
+#include "dist/agreement.h"
+#include "io/result_file.h"
+#include "pipeline/model_factory.h"
+#include "pipeline/provenance.h"
+#include "pipeline/training_setup.h"
+#include "training/residual_loss.h"
+#include "training/sharded_batches.h"
+#include "training/trainer.h"
+
+namespace jointflow {
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text;
+  for (const int64_t extent : shape) text += (text.empty() ? "" : ",") + std::to_string(extent);
+  return text;
+}
+
+// training_config_hash extended by what only a flow depends on: [flow], [data] and the sample
+// shape. train.steps, train.resume and outputs may change between a run and its resumption.
+std::string flow_config_hash(const Config& config, const std::vector<int64_t>& sample_shape) {
+  const FlowOptions& flow = config.model.flow;
+  const DataOptions& data = config.data;
+  const std::string text = detail::concat(
+      training_config_hash(config), ";flow.hidden=", flow.hidden,
+      ";flow.frequencies=", flow.frequencies, ";flow.channels=", flow.channels,
+      ";flow.channel_multipliers=", flow.channel_multipliers,
+      ";flow.attention_levels=", flow.attention_levels, ";flow.res_blocks=", flow.res_blocks,
+      ";flow.groups=", flow.groups, ";flow.heads=", flow.heads,
+      ";data.kind=", choice_name(data.kind, dataset_kind_choices()), ";data.path=", data.path,
+      ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
+      ";data.mixture=", data.mixture, ";data.split=", choice_name(data.split, data_split_choices()),
+      ";shape=", shape_text(sample_shape));
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bits
+  for (const unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
+}  // namespace
+
+DatasetOptions dataset_options(const Config& config) {
+  const DataOptions& data = config.data;
+  DatasetOptions options;
+  options.kind = data.kind;
+  options.path = data.path;
+  if (!data.classes.empty()) options.classes = parse_integer_list("data.classes", data.classes);
+  options.size = data.size;
+  options.examples = data.examples;
+  options.mixture = data.mixture;
+  options.split = data.split;
+  options.seed = static_cast<uint64_t>(config.run.seed);
+  return options;
+}
+
+void run_train_flow(const Config& config, StageContext& context) {
+  Communicator& comm = context.comm;
+  const Stopwatch clock;
+  const std::string& checkpoint = config.model.path;
+  run_agreed(comm, [&] {
+    JF_CHECK(config.model.kind == ModelKind::mlp || config.model.kind == ModelKind::unet,
+             "train-flow trains model.kind = mlp or unet, not ",
+             choice_name(config.model.kind, model_kind_choices()));
+    JF_CHECK(!checkpoint.empty(), "train-flow needs model.path: the checkpoint to write");
+    if (comm.is_root()) {
+      check_output_path(config.run.output, "run.output");
+      check_output_path(checkpoint, "model.path");
+    }
+  });
+  const at::ScalarType dtype = scalar_type(config.run.dtype);
+  const auto seed = static_cast<uint64_t>(config.run.seed);
+  Dataset data;
+  run_agreed(comm, [&] { data = load_dataset(dataset_options(config), comm, dtype); });
+  FlowNetwork network;
+  run_agreed(comm, [&] {
+    const std::vector<int64_t> given = model_sample_shape(config.model);
+    JF_CHECK(given.empty() || given == data.sample_shape, "model.sample_shape = ",
+             config.model.sample_shape, " but the data set's samples have shape ",
+             shape_text(data.sample_shape), "; fix it or leave it empty");
+    network = make_flow_network(config.model, data.sample_shape, seed, dtype, context.device);
+  });
+
+  const TrainOptions& train = config.train;
+  const int64_t steps =
+      train.steps > 0 ? train.steps
+                      : (train.epochs * data.total + train.batch_size - 1) / train.batch_size;
+  Trainer trainer(*network.module, comm, trainer_options(config, steps, checkpoint, "train-flow"),
+                  flow_config_hash(config, data.sample_shape));
+  if (train.resume && std::filesystem::exists(checkpoint)) trainer.resume(checkpoint);
+
+  ShardedBatchesOptions batch_options(data.total, train.batch_size);
+  batch_options.seed(seed);
+  ShardedBatches batches(data.x.to(context.device), data.first, batch_options, comm);
+  log::info("train-flow: ", choice_name(config.model.kind, model_kind_choices()), " on ",
+            data.total, " examples of shape [", shape_text(data.sample_shape), "], ", steps,
+            " steps of ", train.batch_size, ", resuming at step ", trainer.step());
+  const StepStats last =
+      trainer.run(residual_flow_closure(*network.field, nullptr, batches, seed));
+
+  run_agreed(comm, [&] {
+    if (!comm.is_root()) return;
+    ResultFile file(config.run.output);
+    write_provenance(file, context, config, clock.seconds());
+    file.set_attribute("checkpoint", checkpoint);
+    file.set_attribute("sample_shape", shape_text(data.sample_shape));
+    file.write_scalar("/metrics/final_loss", last.loss);
+    file.write_scalar("/metrics/steps", static_cast<double>(trainer.step()));
+    file.write_scalar("/metrics/examples", static_cast<double>(data.total));
+    file.commit();
+  });
+  log::info("train-flow: ", trainer.step(), " steps, final loss ", last.loss, ", ",
+            clock.seconds(), " s -> ", checkpoint);
+}
+
+}  // namespace jointflow

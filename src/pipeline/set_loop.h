@@ -1,0 +1,44 @@
+// The loop over a run's joint sets in batches, with job-array parts, checkpoints, resume and
+// stop requests (DESIGN §3; the cluster side is in docs/slurm.md).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "dist/partition.h"
+#include "estimate/metric.h"
+#include "pipeline/set_statistics.h"
+#include "pipeline/stage_context.h"
+
+namespace jointflow {
+
+// The sets this process group covers: [0, G), or block_of(G, run.parts, run.part).
+IdRange task_sets(const Config& config);
+
+// "<run.output>.checkpoint".
+std::string checkpoint_path(const Config& config);
+
+// Identifies the results a config produces, whatever the ranks, device placement, part or
+// bookkeeping options (output path, checkpointing, progress, threads): partial files and
+// checkpoints must agree on it.
+std::string results_config_hash(const StageContext& context, const Config& config);
+
+// Collective. Calls `batch(first_set, sets)` for the task's sets in batches of
+// sampler.batch_groups — after the checkpoint's sets when run.resume is set and the checkpoint
+// exists (its statistics are loaded on rank 0). Writes the checkpoint (rank 0's `statistics` and
+// the next set) every run.checkpoint_every batches; when a stop is requested on any rank, every
+// rank finishes the batch, the checkpoint is written (unless `resumable` is false: per-sample
+// output cannot be resumed) and Interrupted is raised on every rank.
+void for_each_set_batch(const Config& config, StageContext& context, SetStatistics& statistics,
+                        const std::string& label, bool resumable,
+                        const std::function<void(int64_t first, int64_t count)>& batch);
+
+// Rank 0, after the loop: provenance, and either the final results (one part) or a partial file
+// (run.parts > 1: the state, its set range and config hash, for `merge`). Returns the metrics.
+Metrics write_set_results(ResultFile& file, const Config& config, const StageContext& context,
+                          const SetStatistics& statistics, double wall_time);
+
+// Removes the checkpoint of a finished run (rank 0).
+void remove_checkpoint(const Config& config);
+
+}  // namespace jointflow

@@ -1,0 +1,113 @@
+// The controllable-fields oracle of paper B App. B.1 (MATH §7): on the 3-mode 2-D mixture of
+// B-Eq. 15 with its analytic score in place of the KDE and the exact divergence, the Flux
+// Matching loss is zero for the distribution-preserving rotation f = s + θ·J s and positive,
+// growing with |θ|, for the distribution-changing scaling f = (1 + θ)·s.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "dist/counter_rng.h"
+#include "training/flux_matching_loss.h"
+#include "training/kde_score.h"
+
+namespace jointflow {
+namespace {
+
+const at::TensorOptions kDouble = at::TensorOptions().dtype(at::kDouble);
+
+// B-Eq. 15: equal weights, means 2.3·(cos, sin) of 90°, 210°, 330°, ν² = 0.65² + 0.45² = 0.625;
+// the Langevin chains run at σ² = 0.45² (the reference experiment's σ).
+constexpr double kNu2 = 0.625;
+constexpr double kSigma2 = 0.2025;
+
+at::Tensor means() {
+  const double pi = std::acos(-1.0);
+  std::vector<double> values;
+  for (const double degrees : {90.0, 210.0, 330.0}) {
+    values.push_back(2.3 * std::cos(degrees * pi / 180));
+    values.push_back(2.3 * std::sin(degrees * pi / 180));
+  }
+  return at::tensor(values, kDouble).view({3, 2});
+}
+
+// s(x) = (m(x) − x)/ν² (B-Eq. 16): the KDE score of the three means at bandwidth ν².
+at::Tensor mixture_score(const at::Tensor& x) { return kde_score(x, means(), kNu2); }
+
+// J s with J = [[0, −1], [1, 0]].
+at::Tensor rotate(const at::Tensor& s) { return at::stack({-s.select(1, 1), s.select(1, 0)}, 1); }
+
+// Exact draws of p_σ for global ids [first, first + n).
+at::Tensor mixture_draws(int64_t first, int64_t n) {
+  const at::Tensor u = counter_uniform({21, RandomStream::exact_samples}, first, n, 1, 0);
+  const at::Tensor component = at::clamp_max((3 * u).floor().to(at::kLong).view(-1), 2);
+  return means().index_select(0, component) +
+         std::sqrt(kNu2) * counter_normal({21, RandomStream::exact_samples}, first, n, 2, 1);
+}
+
+struct LossEstimate {
+  double mean = 0.0;
+  double standard_error = 0.0;
+};
+
+// The appendix's estimate: B = 256 draws per minibatch, uniform horizon, averaged over 64
+// minibatches; the same draws (common random numbers) for every field.
+LossEstimate oracle_loss(const FieldFunction& field) {
+  constexpr int64_t kBatch = 256, kBatches = 64;
+  std::vector<double> means_per_batch;
+  for (int64_t k = 0; k < kBatches; ++k) {
+    const at::Tensor x0 = mixture_draws(k * kBatch, kBatch);
+    ChainNoise noise;
+    noise.chain = counter_normal({21, RandomStream::flux}, k * kBatch, kBatch, 2 * kLangevinSteps)
+                      .view({kBatch, kLangevinSteps, 2})
+                      .transpose(0, 1)
+                      .contiguous();
+    HorizonDraw horizon;
+    horizon.tau =
+        kHorizon * counter_uniform({21, RandomStream::flux}, 1 << 30, 1, 1, k).item<double>();
+    means_per_batch.push_back(flux_matching_per_sample(field, mixture_score, x0, kSigma2, horizon,
+                                                       noise, DivergenceMode::exact)
+                                  .mean()
+                                  .item<double>());
+  }
+  const at::Tensor t = at::tensor(means_per_batch, kDouble);
+  return {t.mean().item<double>(), t.std().item<double>() / std::sqrt(double(kBatches))};
+}
+
+TEST(FluxOracle, DistributionPreservingRotationHasZeroLoss) {
+  const LossEstimate scaled = oracle_loss([](const at::Tensor& x) { return 2 * mixture_score(x); });
+  ASSERT_GT(scaled.mean, 4 * scaled.standard_error) << "the scaled field must be penalized";
+  for (const double theta : {-2.5, 1.0, 2.5}) {
+    const LossEstimate rotated = oracle_loss([theta](const at::Tensor& x) {
+      const at::Tensor s = mixture_score(x);
+      return s + theta * rotate(s);
+    });
+    // r ≡ 0 for f = s + θ J s: ∇·(J s) = 0 and J s · s = 0, so the loss vanishes to rounding,
+    // far inside the Monte Carlo noise of a field that changes the distribution.
+    EXPECT_LT(std::abs(rotated.mean), 1e-9 * scaled.mean) << "θ = " << theta;
+    EXPECT_LT(std::abs(rotated.mean), scaled.standard_error) << "θ = " << theta;
+  }
+}
+
+TEST(FluxOracle, ScalingTheScoreGivesALossGrowingWithTheta) {
+  std::vector<double> losses;
+  const std::vector<double> thetas{0.25, 0.5, 1.0, 2.0};
+  for (const double theta : thetas) {
+    const LossEstimate estimate =
+        oracle_loss([theta](const at::Tensor& x) { return (1 + theta) * mixture_score(x); });
+    EXPECT_GT(estimate.mean, 4 * estimate.standard_error) << "θ = " << theta;
+    losses.push_back(estimate.mean);
+  }
+  for (size_t i = 0; i + 1 < losses.size(); ++i) EXPECT_GT(losses[i + 1], losses[i]);
+  // u = θ·s makes the per-draw loss exactly θ² times that of θ = 1 (same draws): quadratic growth.
+  for (size_t i = 0; i < thetas.size(); ++i)
+    EXPECT_NEAR(losses[i] / losses[2], thetas[i] * thetas[i], 1e-9);
+  // Negative θ (shrinking the score) is penalized the same way.
+  const LossEstimate shrunk =
+      oracle_loss([](const at::Tensor& x) { return 0.5 * mixture_score(x); });
+  EXPECT_NEAR(shrunk.mean / losses[2], 0.25, 1e-9);
+}
+
+}  // namespace
+}  // namespace jointflow
