@@ -11,6 +11,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -85,10 +86,16 @@ BenchOptions parse_arguments(int argc, char** argv) {
   return options;
 }
 
+struct Timing {
+  double wall = 0;
+  double cpu = 0;  // process CPU time: robust to other load when threads = 1
+};
+
 struct Case {
   Objective objective;
   ScoreRegularization sr;
   std::vector<double> seconds;
+  std::vector<double> cpu_seconds;
 
   std::string name() const {
     return choice_name(objective, objective_choices()) + "+" +
@@ -96,8 +103,8 @@ struct Case {
   }
 };
 
-// Wall time of one full run: every set, in batches, as `jointflow sample` integrates them.
-double time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& c) {
+// Wall and CPU time of one full run: every set, in batches, as `jointflow sample` integrates them.
+Timing time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& c) {
   SamplerOptions options;
   options.objective = c.objective;
   options.sr = c.sr;
@@ -107,12 +114,13 @@ double time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& 
   LocalCommunicator comm;
   const JointSampler sampler(flow, options, comm, at::kDouble, at::kCPU);
   const Stopwatch clock;
+  const std::clock_t cpu_start = std::clock();
   for (int64_t first = 0; first < bench.sets; first += bench.batch_groups) {
     const int64_t n = std::min(bench.batch_groups, bench.sets - first);
     const GroupLayout layout = make_group_layout(first, n, bench.group_size, 1, 0);
     sampler.sample(layout, {1, RandomStream::initial_noise});
   }
-  return clock.seconds();
+  return {clock.seconds(), static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC};
 }
 
 double median(std::vector<double> values) {
@@ -143,7 +151,11 @@ int run(int argc, char** argv) {
   }
   const double load_before = load_average();
   for (int64_t repetition = 0; repetition < bench.repetitions; ++repetition)
-    for (Case& c : cases) c.seconds.push_back(time_run(flow, bench, c));
+    for (Case& c : cases) {
+      const Timing timing = time_run(flow, bench, c);
+      c.seconds.push_back(timing.wall);
+      c.cpu_seconds.push_back(timing.cpu);
+    }
   const double load_after = load_average();
 
   const double member_steps = static_cast<double>(bench.sets * bench.group_size * bench.steps);
@@ -154,18 +166,21 @@ int run(int argc, char** argv) {
               << choice_name(c.sr, score_regularization_choices()) << "\", \"sets\": " << bench.sets
               << ", \"K\": " << bench.group_size << ", \"steps\": " << bench.steps
               << ", \"member_steps_per_s\": " << member_steps / seconds
-              << ", \"seconds\": " << seconds << ", \"threads\": " << bench.threads
+              << ", \"seconds\": " << seconds
+              << ", \"cpu_seconds\": " << median(c.cpu_seconds) << ", \"threads\": " << bench.threads
               << ", \"batch_groups\": " << bench.batch_groups
               << ", \"repetitions\": " << bench.repetitions << ", \"dtype\": \"float64\""
               << ", \"load_before\": " << load_before << ", \"load_after\": " << load_after
               << "}\n";
   }
-  // Time ratios: each coupled case against IID, and SR against the same objective without it.
+  // Time ratios: each coupled case against IID, and SR against the same objective without it;
+  // by wall time and by CPU time (the latter unaffected by other processes on a shared machine).
   auto ratio = [&](const Case& numerator, const Case& denominator) {
     std::cout << "{\"bench\": \"sampler_ratio\", \"numerator\": \"" << numerator.name()
               << "\", \"denominator\": \"" << denominator.name()
               << "\", \"time_ratio\": " << median(numerator.seconds) / median(denominator.seconds)
-              << "}\n";
+              << ", \"cpu_time_ratio\": "
+              << median(numerator.cpu_seconds) / median(denominator.cpu_seconds) << "}\n";
   };
   for (size_t i = 1; i < cases.size(); ++i) ratio(cases[i], cases[0]);
   for (size_t i = 1; i < cases.size(); i += 3) {
