@@ -114,11 +114,11 @@ runuser -u munge -- munged --socket="$work/munge/socket" --key-file="$work/munge
   --log-file="$work/munge/munged.log" ||
   fail "munged did not start: $(tail -n 3 "$work/munge/munged.log" 2>&1)"
 
-free_port() {  # an unused TCP port in [20000, 40000)
+free_port() {  # a TCP port in [20000, 40000) that nothing listens on (bash's /dev/tcp)
   local port
   while :; do
     port=$((20000 + RANDOM % 20000))
-    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
 }
 host=$(hostname -s)
@@ -160,7 +160,7 @@ SlurmdLogFile=$work/log/slurmd.log
 ${node/NodeName=$host/NodeName=$host NodeAddr=127.0.0.1} State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
-started=$(date +%s.%N)
+started=$(date +%s%N)
 slurmctld -c || fail "slurmctld did not start (see the log below)"
 slurmd || fail "slurmd did not start (see the log below)"
 for _ in $(seq 150); do
@@ -169,7 +169,7 @@ for _ in $(seq 150); do
 done
 [[ $(sinfo -h -o %T 2>/dev/null) == idle ]] ||
   fail "the node is not idle after 30 s: $(sinfo -h -o '%T %E' 2>&1)"
-say "cluster up in $(printf '%.1f' "$(echo "$(date +%s.%N) - $started" | bc)") s: $(sinfo -h -o '%N %c CPUs %m MB %T')"
+say "cluster up in $(( ($(date +%s%N) - started) / 1000000 )) ms: $(sinfo -h -o '%N %c CPUs %m MB %T')"
 
 # ---- 2. jobs ---------------------------------------------------------------------------------
 # Scaled down: a few sets of K = 4 in 8-D, 10 Euler steps, 20 training steps. The learned flow
@@ -186,6 +186,7 @@ progress = off
 kind = $([[ $flow == learned ]] && echo mlp || echo gmm)
 mixture = gmm8d
 sample_shape = 8
+ema = false
 
 [flow]
 hidden = 32,32
@@ -221,7 +222,7 @@ steps = 20
 function = nearest_mean
 weights = trajectory
 EOF
-[[ $flow == learned ]] || sed -i '/^sample_shape/d; /^\[flow\]/,/^$/d; /^\[data\]/,/^$/d' "$config"
+[[ $flow == learned ]] || sed -i '/^sample_shape/d; /^ema =/d; /^\[flow\]/,/^$/d; /^\[data\]/,/^$/d' "$config"
 
 pipeline=$work/jobs/pipeline
 submit_log=$work/jobs/pipeline-submit.txt
