@@ -6,7 +6,8 @@
 # KDE of 171 examples is not one of 512, and every rank draws its own horizon — so
 # analysis/flux_ranks.py compares them statistically: the distributions of the per-step
 # objective over the second half of training (two-sample Kolmogorov–Smirnov test) and the
-# samples' radius and W2 to the noised data.
+# samples' radius and W2 to the noised data. 3 000 steps with an EMA of 0.998 (the EMA starts
+# at the initial weights, so its window must be short against the run).
 #
 # Sample runs:
 #   jobs/flux_ranks.sh                                   # build/jointflow -> flux-ranks-results/
@@ -39,7 +40,7 @@ if ! $analyse_only; then
   for ranks in 1 3; do
     echo "flux_ranks.sh: $ranks rank(s), $(uptime | sed 's/.*load/load/')"
     mpiexec --oversubscribe -np "$ranks" "$jointflow" train-flux \
-      --config "$root/configs/flux/ring.ini" --train.steps 3000 \
+      --config "$root/configs/flux/ring.ini" --train.steps 3000 --train.ema_decay 0.998 \
       --model.path "$out/np$ranks.ckpt" --run.output "$out/np$ranks.h5" \
       ${extra[@]+"${extra[@]}"} >"$out/np$ranks.log" 2>&1 ||
       { echo "flux_ranks.sh: the $ranks-rank run failed; see $out/np$ranks.log" >&2; exit 1; }
