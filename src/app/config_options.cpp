@@ -270,6 +270,10 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                "write /samples/x (per-rank shards stitched by a virtual dataset)");
   registry.add("output", "trajectories", config.output.trajectories,
                "write /trajectories/x0 and /x1: start and end of every path (train-residual data)");
+  registry.add("output", "paths", config.output.paths,
+               "sample: the first this many sets write every Euler state of their members to "
+               "/trajectories/paths [members, steps + 1, *sample shape]; 0: off",
+               at_least<int64_t>(0));
 }
 
 }  // namespace jointflow

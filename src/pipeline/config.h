@@ -82,6 +82,7 @@ struct EvalOptions {
 struct OutputOptions {
   bool samples = false;       // write /samples/x (per-rank shards stitched by a virtual dataset)
   bool trajectories = false;  // write /trajectories/x0 and /x1 (residual training data)
+  int64_t paths = 0;          // sets whose whole paths go to /trajectories/paths [n, steps+1, *shape]
 };
 
 // The residual velocity r_φ (MATH §5.2): its network and where it comes from and goes to.

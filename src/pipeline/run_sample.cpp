@@ -2,8 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/log.h"
 #include "core/timer.h"
@@ -17,6 +19,30 @@
 #include "sampling/joint_sampler.h"
 
 namespace jointflow {
+namespace {
+
+// Keeps every Euler state of the local members whose global id is below `end_member` (the
+// first output.paths sets of the task): they are the first rows of the local block.
+class PathRecorder final : public StepObserver {
+ public:
+  PathRecorder(const GroupLayout& layout, int64_t end_member)
+      : rows_(std::clamp<int64_t>(end_member - layout.members.begin, 0, layout.local_count())) {}
+  void observe(const at::Tensor& x, double, double, const at::Tensor&, const at::Tensor&) override {
+    if (rows_ > 0) states_.push_back(x.narrow(0, 0, rows_).clone());
+  }
+  int64_t rows() const { return rows_; }
+  // [rows, steps + 1, *shape] with the final states appended.
+  at::Tensor paths(const at::Tensor& x1) {
+    states_.push_back(x1.narrow(0, 0, rows_));
+    return at::stack(states_, 1);
+  }
+
+ private:
+  int64_t rows_;
+  std::vector<at::Tensor> states_;
+};
+
+}  // namespace
 
 void run_sample(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
@@ -33,7 +59,9 @@ void run_sample(const Config& config, StageContext& context) {
 
   std::optional<ShardWriter> shards;
   const OutputOptions& output = config.output;
-  if (output.samples || output.trajectories)
+  const int64_t first_member = task_sets(config).begin * options.group_size;
+  const int64_t path_sets = std::min(output.paths, task_sets(config).size());
+  if (output.samples || output.trajectories || path_sets > 0)
     run_agreed(comm, [&] {
       shards.emplace(config.run.output, comm.rank());
       if (output.samples) shards->declare("/samples/x", dtype, field->sample_shape());
@@ -41,22 +69,30 @@ void run_sample(const Config& config, StageContext& context) {
         shards->declare("/trajectories/x0", dtype, field->sample_shape());
         shards->declare("/trajectories/x1", dtype, field->sample_shape());
       }
+      if (path_sets > 0) {
+        std::vector<int64_t> row_shape{options.steps + 1};
+        for (int64_t extent : field->sample_shape()) row_shape.push_back(extent);
+        shards->declare("/trajectories/paths", dtype, row_shape);
+      }
     });
 
   for_each_set_batch(config, context, statistics, "sampling", !shards, [&](int64_t first, int64_t count) {
     const GroupLayout layout =
         make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
-    const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise});
+    PathRecorder recorder(layout, first_member + path_sets * options.group_size);
+    const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise},
+                                              recorder.rows() > 0 ? &recorder : nullptr);
     const at::Tensor keep = check_finite(comm, layout, block, {}, options.drop_nonfinite);
     if (statistics.quality) statistics.quality->add(comm, block.x1, keep);
     statistics.sets += count;
     // Shards hold this task's rows from 0, in global member order.
-    const int64_t row = layout.members.begin - task_sets(config).begin * options.group_size;
+    const int64_t row = layout.members.begin - first_member;
     if (output.samples) shards->append("/samples/x", row, block.x1);
     if (output.trajectories) {
       shards->append("/trajectories/x0", row, block.x0);
       shards->append("/trajectories/x1", row, block.x1);
     }
+    if (recorder.rows() > 0) shards->append("/trajectories/paths", row, recorder.paths(block.x1));
   });
 
   std::unique_ptr<ResultFile> file;

@@ -154,6 +154,28 @@ class RankInvariance(unittest.TestCase):
                         np.testing.assert_allclose(many["/metrics/" + key][()],
                                                    one["/metrics/" + key][()], rtol=1e-12)
 
+    def test_paths_run_from_the_noise_to_the_samples(self):
+        """output.paths: every Euler state of the first sets' members, rank-invariant."""
+        with tempfile.TemporaryDirectory() as directory:
+            files = {}
+            for ranks in sorted({1, RANKS}):
+                output = os.path.join(directory, "r%d.h5" % ranks)
+                status, _, stderr = jointflow(
+                    ["sample", "--config", os.path.join(SOURCE, "configs", "gmm8d-iid.ini"),
+                     "--sampler.objective", "dpp", "--sampler.sr", "soft", "--sampler.lambda", "1.5",
+                     "--sampler.group_size", "5", "--sampler.groups", "7", "--sampler.steps", "20",
+                     "--output.paths", "3", "--output.samples", "true",
+                     "--output.trajectories", "true", "--run.output", output], ranks=ranks)
+                self.assertEqual(status, 0, stderr)
+                files[ranks] = output
+            with h5py.File(files[1]) as one, h5py.File(files[RANKS]) as many:
+                paths = many["/trajectories/paths"][...]
+                self.assertEqual(paths.shape, (15, 21, 8))
+                np.testing.assert_array_equal(paths[:, 0], many["/trajectories/x0"][:15])
+                np.testing.assert_array_equal(paths[:, -1], many["/samples/x"][:15])
+                self.assertGreater(np.abs(np.diff(paths, axis=1)).min(), 0)
+                np.testing.assert_allclose(paths, one["/trajectories/paths"][...], rtol=1e-12, atol=1e-14)
+
 
 class PartsAndMerge(unittest.TestCase):
     """Job-array parts merged equal one run over the same sets (float64, 1e-12)."""
