@@ -14,7 +14,8 @@
 #   RANKS=2 OUT=/tmp/t23 jobs/paper_a_tables23.sh   # 2 MPI ranks
 #   KS="50" jobs/paper_a_tables23.sh                # one set size
 # Environment: JOINTFLOW (binary, default build/jointflow), OUT, RANKS, KS, TRAIN_SETS (training
-# samples per K, default 50000), EVAL_SETS (evaluated samples, default 10000), POOL (default 100000).
+# samples per K, default 50000), EVAL_SETS (evaluated samples, default 10000), POOL (default 100000),
+# THREADS (run.threads per rank, default 0: the node's cores shared among the ranks).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jointflow=${JOINTFLOW:-$root/build/jointflow}
@@ -32,7 +33,8 @@ start=$(date +%s)
 for k in ${KS:-10 50}; do
   dir=$out/k$k
   mkdir -p "$dir"
-  common=(--config "$config" --sampler.group_size "$k" --residual.checkpoint "$dir/residual.ckpt")
+  common=(--config "$config" --sampler.group_size "$k" --residual.checkpoint "$dir/residual.ckpt"
+          --run.threads "${THREADS:-0}")
   run sample "${common[@]}" --run.seed 2 --sampler.groups $((train_samples / k)) \
     --output.trajectories true --run.output "$dir/train.h5"
   run train-residual "${common[@]}" --residual.data "$dir/train.h5" --run.output "$dir/training.h5"
