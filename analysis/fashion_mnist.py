@@ -6,7 +6,9 @@ reference.h5 (M reference IID images z_m) and iid.h5, dpp.h5, dpp-hard.h5 (G joi
 images each, /samples/x in global member order: set g holds rows g·K .. g·K + K − 1). For every
 set, the coverage radius of MATH §6 (paper A Eq. 26) with spatial-mean features φ (the mean of
 each channel over the image):
-    R = max_m min_i ‖φ(z_m) − φ(x_i)‖.
+    R = max_m min_i ‖φ(z_m) − φ(x_i)‖,
+and checks that its mean over sets agrees with /metrics/coverage_radius, which `sample` wrote
+with eval.reference = reference.h5.
 Prints the mean ± standard error over the G sets per row and the paired differences (the rows
 share their initial noise), checks IID > DPP ≥ DPP + SR, and draws two PNG grids into --figures
 (default docs/): 64 reference samples, and the first sets of each row, one set per line.
@@ -142,7 +144,15 @@ def main():
     print(f"figures: {args.figures}/fashion-mnist-samples.png, fashion-mnist-joint.png")
 
     iid, dpp, hard = (radius[name].mean() for name, _ in ROWS)
-    checks = [(iid > dpp, f"IID {iid:.4f} > DPP {dpp:.4f}"),
+    checks = []
+    for name, label in ROWS:
+        with h5py.File(os.path.join(args.directory, f"{name}.h5"), "r") as f:
+            if "metrics/coverage_radius" in f:
+                reported = float(f["metrics/coverage_radius"][()])
+                agree = abs(reported - radius[name].mean()) <= 1e-6 * max(1.0, reported)
+                checks.append((agree, f"{label}: sample's coverage_radius {reported:.6f} = "
+                                      f"recomputed {radius[name].mean():.6f}"))
+    checks += [(iid > dpp, f"IID {iid:.4f} > DPP {dpp:.4f}"),
               (dpp >= hard, f"DPP {dpp:.4f} >= DPP + SR-hard {hard:.4f}")]
     for ok, text in checks:
         print(("PASS " if ok else "FAIL ") + text)

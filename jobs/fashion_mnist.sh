@@ -3,9 +3,10 @@
 # UNet on 16×16 Fashion-MNIST (jobs/fashion_mnist.ini, rectified-flow loss, MATH §1); `sample`
 # then draws M reference IID images and, per row, G joint sets of K = 10 — IID, DPP and
 # DPP + SR-hard with spatial-mean features (MATH §3, λ = 1.5, endpoint gradients).
-# analysis/fashion_mnist.py computes the coverage radius of each set (MATH §6, paper A Eq. 26:
-# R = max_m min_i ‖spatial_mean(z_m) − spatial_mean(x_i)‖) over the G repetitions, checks
-# IID > DPP ≥ DPP + SR, and draws the PNG grids into docs/.
+# Each row's `sample` reports the coverage radius (MATH §6, paper A Eq. 26:
+# R = max_m min_i ‖spatial_mean(z_m) − spatial_mean(x_i)‖, eval.reference = the reference file)
+# over its G repetitions; analysis/fashion_mnist.py recomputes it per set, checks the two agree,
+# checks IID > DPP ≥ DPP + SR, and draws the PNG grids into docs/.
 #
 # Training resumes from its checkpoint when one exists (train.resume), so a killed job continues.
 #
@@ -13,6 +14,7 @@
 #   jobs/fashion_mnist.sh                                   # build/jointflow -> fashion-mnist/
 #   jobs/fashion_mnist.sh --jointflow build-flow/jointflow --out /tmp/fm --ranks 2
 #   jobs/fashion_mnist.sh --out /tmp/fm --train-steps 300 --groups 10 --reference 100  # a look
+#   jobs/fashion_mnist.sh --out /tmp/fm --sample-steps 25    # coarser Euler grid for all rows
 #   jobs/fashion_mnist.sh --analyse-only --out /tmp/fm
 set -euo pipefail
 
@@ -24,6 +26,7 @@ reference=1000
 analyse_only=false
 train_options=()
 sample_options=()
+reference_options=()
 analysis_options=()
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -35,6 +38,8 @@ while [[ $# -gt 0 ]]; do
     --train-steps) train_options+=(--train.steps "$2"); shift 2 ;;
     --groups) sample_options+=(--sampler.groups "$2"); shift 2 ;;
     --reference) reference="$2"; shift 2 ;;
+    --sample-steps) sample_options+=(--sampler.steps "$2"); reference_options+=(--sampler.steps "$2")
+      shift 2 ;;
     --figures) analysis_options+=(--figures "$2"); shift 2 ;;
     --analyse-only) analyse_only=true; shift ;;
     --help|-h) usage; exit 0 ;;
@@ -70,11 +75,11 @@ if ! $analyse_only; then
   start=$(date +%s)
   # Reference images z_m: M IID samples from another seed than the rows'.
   sample reference --run.seed 101 --sampler.groups $(( (reference + 9) / 10 )) \
-    --sampler.objective iid
-  sample iid --sampler.objective iid ${sample_options[@]+"${sample_options[@]}"}
-  sample dpp --sampler.objective dpp --sampler.sr none ${sample_options[@]+"${sample_options[@]}"}
-  sample dpp-hard --sampler.objective dpp --sampler.sr hard \
-    ${sample_options[@]+"${sample_options[@]}"}
+    --sampler.objective iid ${reference_options[@]+"${reference_options[@]}"}
+  rows=(--eval.reference "$out/reference.h5" ${sample_options[@]+"${sample_options[@]}"})
+  sample iid --sampler.objective iid "${rows[@]}"
+  sample dpp --sampler.objective dpp --sampler.sr none "${rows[@]}"
+  sample dpp-hard --sampler.objective dpp --sampler.sr hard "${rows[@]}"
   echo "$(( $(date +%s) - start ))" >"$out/sample_seconds.txt"
 fi
 

@@ -186,6 +186,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.describe_section("eval", "evaluation");
   registry.add("eval", "mixture", config.eval.mixture,
                "mixture for log p, RMSE, coverage; empty: model.mixture when model.kind = gmm");
+  registry.add("eval", "reference", config.eval.reference,
+               "sample: results file whose /samples/x are the reference z_m of the coverage "
+               "radius (MATH §6, spatial means); empty: off");
 
   registry.describe_section("residual", "the residual velocity r_φ of MATH §5.2");
   ResidualOptions& residual = config.residual;

@@ -77,6 +77,7 @@ struct ModelOptions {
 
 struct EvalOptions {
   std::string mixture;  // the mixture whose metrics are computed; "" = model.mixture for gmm
+  std::string reference;  // results file whose /samples/x are the coverage radius's z_m; "" = off
 };
 
 struct OutputOptions {

@@ -84,6 +84,7 @@ void run_sample(const Config& config, StageContext& context) {
                                               recorder.rows() > 0 ? &recorder : nullptr);
     const at::Tensor keep = check_finite(comm, layout, block, {}, options.drop_nonfinite);
     if (statistics.quality) statistics.quality->add(comm, block.x1, keep);
+    if (statistics.coverage) statistics.coverage->add(comm, block.x1, keep);
     statistics.sets += count;
     // Shards hold this task's rows from 0, in global member order.
     const int64_t row = layout.members.begin - first_member;

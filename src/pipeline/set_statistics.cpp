@@ -15,6 +15,12 @@ std::optional<MixtureMetrics> quality_metrics(const Config& config) {
                         {static_cast<uint64_t>(config.run.seed), RandomStream::marginal_regroup});
 }
 
+std::optional<CoverageRadiusMetrics> coverage_metrics(const Config& config) {
+  if (config.eval.reference.empty()) return std::nullopt;
+  return CoverageRadiusMetrics(read_reference_samples(config.eval.reference, "eval.reference"),
+                               config.sampler.group_size);
+}
+
 void write_metrics(ResultFile& file, const Metrics& metrics) {
   for (const Metric& metric : metrics) {
     file.write_scalar("/metrics/" + metric.name, metric.value);
@@ -41,26 +47,34 @@ EstimateStatistics empty_estimate(const Config& config) {
 
 }  // namespace
 
-SampleStatistics::SampleStatistics(const Config& config) : quality(quality_metrics(config)) {}
+SampleStatistics::SampleStatistics(const Config& config)
+    : quality(quality_metrics(config)), coverage(coverage_metrics(config)) {}
 
 void SampleStatistics::merge(const SetStatistics& other) {
   const auto& more = dynamic_cast<const SampleStatistics&>(other);
   if (quality) quality->merge(*more.quality);
+  if (coverage) coverage->merge(*more.coverage);
   sets += more.sets;
 }
 
 void SampleStatistics::save(ResultFile& file) const {
   file.write_scalar("/state/sets", static_cast<double>(sets));
   if (quality) quality->save(file, "/state/quality");
+  if (coverage) coverage->save(file, "/state/coverage");
 }
 
 void SampleStatistics::load(const ResultReader& reader) {
   sets = static_cast<int64_t>(reader.read_scalar("/state/sets"));
   if (quality) quality->load(reader, "/state/quality");
+  if (coverage) coverage->load(reader, "/state/coverage");
 }
 
 Metrics SampleStatistics::write_results(ResultFile& file) const {
-  const Metrics metrics = quality ? quality->finish() : Metrics{};
+  Metrics metrics = quality ? quality->finish() : Metrics{};
+  if (coverage) {
+    const Metrics radius = coverage->finish();
+    metrics.insert(metrics.end(), radius.begin(), radius.end());
+  }
   write_metrics(file, metrics);
   file.write_scalar("/metrics/n_sets", static_cast<double>(quality ? quality->sets() : sets));
   return metrics;

@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "estimate/coverage_radius.h"
 #include "estimate/estimate_statistics.h"
 #include "estimate/metric.h"
 #include "estimate/mixture_metrics.h"
@@ -37,6 +38,7 @@ class SampleStatistics final : public SetStatistics {
   Metrics write_results(ResultFile& file) const override;
 
   std::optional<MixtureMetrics> quality;
+  std::optional<CoverageRadiusMetrics> coverage;  // when eval.reference is set
   int64_t sets = 0;  // sets sampled (dropped ones included)
 };
 
