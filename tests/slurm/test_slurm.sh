@@ -11,7 +11,9 @@
 #   3. waits for every job (time limit JF_SLURM_TIMEOUT, default 420 s), then checks that the
 #      merged file and the preempted estimate hold /metrics and equal single runs over the same
 #      sets to 1e-12 (tests/faults/compare_results.py);
-#   4. stops the jobs and the daemons by their PIDs on exit, failed or not.
+#   4. kills one rank of a two-rank job with SIGKILL and checks that the whole job ends FAILED
+#      within 60 s;
+#   5. stops the jobs and the daemons by their PIDs on exit, failed or not.
 # It prints the SLURM version and each job's queue wait and run time.
 #
 # Exit status 0 on success, 1 on failure, 77 (skipped) when not root or when apt-get cannot
@@ -312,6 +314,40 @@ grep -q "stopped with its checkpoint written; requeueing" "$work"/jobs/preempted
 grep -q "resuming at set" "$work"/jobs/preempted-*.out ||
   fail "the restarted estimate did not resume from its checkpoint"
 [[ ! -e $preempt_out.checkpoint ]] || fail "the finished estimate left its checkpoint behind"
+
+# A rank killed with SIGKILL inside a job (srun --kill-on-bad-exit=1 in the templates): the
+# whole job must end, FAILED, within 60 s instead of waiting in a collective.
+killed_out=$work/jobs/killed.h5
+job[killed]=$(JF_BINARY=$binary JF_DEVICE=cpu sbatch --parsable --job-name=jf-killed \
+  --gpus-per-node=0 --ntasks-per-node=2 --cpus-per-task=1 --time=00:10:00 \
+  --output="$work/jobs/killed-%j.out" "$source_dir/slurm/jointflow.sbatch" estimate \
+  --config "$config" --residual.checkpoint "$pipeline/residual.ckpt" --sampler.groups 100000 \
+  --run.checkpoint_every 1 --run.output "$killed_out" \
+  $([[ $flow == learned ]] && echo "--model.path $pipeline/flow.ckpt"))
+rank_pid() {  # rank_pid JOB RANK: the PID of that rank's jointflow process, empty until it runs
+  local pid
+  for pid in $(scontrol listpids "$1" 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ {print $1}'); do
+    [[ /proc/$pid/exe -ef $binary ]] &&
+      tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_PROCID=$2" &&
+      { echo "$pid"; return; }
+  done
+}
+deadline=$(($(date +%s) + 120))
+until [[ -f $killed_out.checkpoint && -n $(rank_pid "${job[killed]}" 1) ]]; do
+  (( $(date +%s) < deadline )) || fail "job ${job[killed]} did not reach its first checkpoint in 120 s"
+  sleep 0.2
+done
+kill -KILL "$(rank_pid "${job[killed]}" 1)"
+killed_at=$(date +%s)
+while [[ -n $(squeue -h -j "${job[killed]}" -o %i 2>/dev/null) ]]; do
+  (( $(date +%s) - killed_at < 60 )) || fail "job ${job[killed]} still ran 60 s after rank 1 was killed"
+  sleep 0.2
+done
+state=$(field "${job[killed]}" JobState)
+say "rank 1 of job ${job[killed]} killed with SIGKILL: the job ended $state," \
+  "exit $(field "${job[killed]}" ExitCode), $(( $(date +%s) - killed_at )) s later"
+[[ $state == FAILED ]] || fail "the job with a killed rank ended $state, not FAILED"
+[[ ! -e $killed_out ]] || fail "the job with a killed rank left $killed_out"
 
 # Single runs over the same sets, outside SLURM, on one rank.
 reference_options=(--config "$config" --residual.checkpoint "$pipeline/residual.ckpt" --run.threads 1)
