@@ -27,6 +27,7 @@ if [ -z "${RESIDUAL:-}" ]; then
   "$jointflow" train-residual "${common[@]}" --residual.data "$out/train.h5" --run.output "$out/training.h5"
 fi
 for seed in $(seq 1 "${SEEDS:-100}"); do
+  [ -f "$out/seed$seed/joint.h5" ] && continue  # done by an earlier, interrupted run
   mkdir -p "$out/seed$seed"
   "$jointflow" estimate "${common[@]}" --run.seed "$seed" --sampler.groups "${SETS:-50}" \
     --sampler.objective iid --estimate.weights none --run.output "$out/seed$seed/iid.h5" > /dev/null
