@@ -61,6 +61,8 @@ void run_merge(const Config& config, StageContext& context) {
       partial.end = partial.reader->int_attribute("set_end");
       partials.push_back(std::move(partial));
     }
+    JF_CHECK(!partials.empty(), "merge.inputs = \"", config.merge.inputs,
+             "\" names no file: give the partial files, e.g. \"out/part-*.h5\"");
     std::sort(partials.begin(), partials.end(),
               [](const Partial& a, const Partial& b) { return a.begin < b.begin; });
     const ResultReader& first = *partials.front().reader;

@@ -103,7 +103,8 @@ void run_train_flow(const Config& config, StageContext& context) {
             data.total, " examples of shape [", shape_text(data.sample_shape), "], ", steps,
             " steps of ", train.batch_size, ", resuming at step ", trainer.step());
   const StepStats last =
-      trainer.run(residual_flow_closure(*network.field, nullptr, batches, seed));
+      trainer.run(residual_flow_closure(*network.field, nullptr, batches, seed),
+                  context.stop_requested);
 
   run_agreed(comm, [&] {
     if (!comm.is_root()) return;

@@ -4,10 +4,11 @@
 - a rank killed with SIGKILL ends the whole `mpirun -n 3` job with a non-zero status within 60 s;
 - SIGTERM or SIGUSR1 to any rank (or SIGUSR1 to mpirun, which forwards it) makes every rank write
   the checkpoint at the next batch or step boundary and exit with status 75 and one line saying how
-  to resume; `--run.resume true` (estimate) or `--train.resume true` (train-residual) then ends
-  with the file of an uninterrupted run (DESIGN §3: equal to 1e-12 relative in float64);
-- the partial files of a job array merge into the file of a single run, and a missing part is
-  refused;
+  to resume; `--run.resume true` (estimate) or `--train.resume true` (train-residual, train-flow)
+  then ends with the file of an uninterrupted run (DESIGN §3: equal to 1e-12 relative in
+  float64);
+- the partial files of a job array merge into the file of a single run; a missing part, or no
+  file at all, is refused;
 - a truncated checkpoint, results file or model checkpoint is refused with one clear line and is
   never used silently.
 
@@ -291,6 +292,24 @@ class Faults(unittest.TestCase):
         self.assertEqual(status, 0, stderr)
         self.assert_same_results(output, reference)
 
+    def test_flow_training_stops_and_resumes(self):
+        def args(name, *extra):
+            return ["train-flow", "--config", self.config, "--model.kind", "mlp",
+                    "--model.sample_shape", "8", "--flow.hidden", "32,32", "--data.kind",
+                    "mixture", "--data.mixture", "gmm8d", "--data.examples", "4096",
+                    "--train.steps", "300", "--model.path", self.path(name + ".ckpt"),
+                    "--run.output", self.path(name + ".h5")] + list(extra)
+        status, _, stderr = run(args("flow-uninterrupted"), RANKS)
+        self.assertEqual(status, 0, stderr)
+        stopped = args("flow-stopped", "--train.checkpoint_every", "20")
+        status, stderr = self.interrupt(stopped, self.path("flow-stopped.ckpt"), signal.SIGUSR1,
+                                        0)
+        self.assertEqual(status, STOPPED, stderr)
+        self.assertIn("--train.resume true", "\n".join(jointflow_lines(stderr)))
+        status, _, stderr = run(stopped + ["--train.resume", "true"], RANKS)
+        self.assertEqual(status, 0, stderr)
+        self.assert_same_results(self.path("flow-stopped.h5"), self.path("flow-uninterrupted.h5"))
+
     # ---- job-array parts -----------------------------------------------------------------------
     def parts(self, count=3):
         paths = []
@@ -316,6 +335,11 @@ class Faults(unittest.TestCase):
         merged = self.path("merged-missing.h5")
         self.assert_refused(["merge", "--merge.inputs", ",".join([paths[0], paths[2]]),
                              "--run.output", merged], ["missing"], output=merged)
+
+    def test_merge_without_inputs_is_refused(self):
+        merged = self.path("merged-nothing.h5")
+        self.assert_refused(["merge", "--merge.inputs", ",", "--run.output", merged],
+                            ["merge.inputs", "names no file"], output=merged)
 
     # ---- truncated files -----------------------------------------------------------------------
     def test_truncated_partial_file_is_refused(self):
