@@ -48,13 +48,13 @@ missing() {
 if missing; then
   say "installing slurm-wlm and munge"
   apt_log=$(mktemp)
-  install() {
+  apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y \
       slurm-wlm munge >"$apt_log" 2>&1
   }
-  if ! install; then
+  if ! apt_install; then
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update >>"$apt_log" 2>&1 || true
-    install || skip "apt-get cannot install slurm-wlm and munge: $(grep -E '^E:' "$apt_log" | head -1)"
+    apt_install || skip "apt-get cannot install slurm-wlm and munge: $(grep -E '^E:' "$apt_log" | head -1)"
   fi
   rm -f "$apt_log"
 fi
