@@ -95,6 +95,7 @@ void run_train_flow(const Config& config, StageContext& context) {
   Trainer trainer(*network.module, comm, trainer_options(config, steps, checkpoint, "train-flow"),
                   flow_config_hash(config, data.sample_shape));
   if (train.resume && std::filesystem::exists(checkpoint)) trainer.resume(checkpoint);
+  const bool trained_before = trainer.step() >= steps;
 
   ShardedBatchesOptions batch_options(data.total, train.batch_size);
   batch_options.seed(seed);
@@ -108,6 +109,12 @@ void run_train_flow(const Config& config, StageContext& context) {
 
   run_agreed(comm, [&] {
     if (!comm.is_root()) return;
+    // A resumed run with nothing left to train keeps the results of the run that trained.
+    if (trained_before && std::filesystem::exists(config.run.output)) {
+      log::info("train-flow: the checkpoint was already at step ", trainer.step(), "; ",
+                config.run.output, " kept");
+      return;
+    }
     ResultFile file(config.run.output);
     write_provenance(file, context, config, clock.seconds());
     file.set_attribute("checkpoint", checkpoint);
@@ -117,8 +124,9 @@ void run_train_flow(const Config& config, StageContext& context) {
     file.write_scalar("/metrics/examples", static_cast<double>(data.total));
     file.commit();
   });
-  log::info("train-flow: ", trainer.step(), " steps, final loss ", last.loss, ", ",
-            clock.seconds(), " s -> ", checkpoint);
+  if (!trained_before)
+    log::info("train-flow: ", trainer.step(), " steps, final loss ", last.loss, ", ",
+              clock.seconds(), " s -> ", checkpoint);
 }
 
 }  // namespace jointflow

@@ -87,6 +87,12 @@ TEST_F(TrainFlow, ResumeIsBitIdenticalAndTheCheckpointSamples) {
   EXPECT_TRUE(std::isfinite(results.read_scalar("/metrics/final_loss")));
   EXPECT_EQ(results.read_scalar("/metrics/steps"), 6.0);
 
+  // Resuming a finished run trains nothing and keeps the results of the run that trained.
+  const double final_loss = ResultReader(interrupted.run.output).read_scalar("/metrics/final_loss");
+  run(interrupted);
+  EXPECT_EQ(ResultReader(interrupted.run.output).read_scalar("/metrics/final_loss"), final_loss);
+  EXPECT_TRUE(at::equal(stored(straight, false), stored(interrupted, false)));
+
   // Another architecture refuses to resume: the config hash covers [flow].
   Config changed = interrupted;
   changed.model.flow.attention_levels = "";
