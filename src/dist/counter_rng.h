@@ -12,7 +12,7 @@ namespace jointflow {
 // Independent streams of one run; never renumber (files and checkpoints depend on them).
 enum class RandomStream : uint32_t {
   initial_noise = 1,     // x_0 of sampler members
-  marginal_regroup = 2,  // shuffle for the marginal coverage metric
+  marginal_regroup = 2,  // no longer drawn (MATH §6 marginal coverage is exact); number kept
   exact_samples = 3,     // exact mixture draws (tests, references)
   training_noise = 4,    // fresh x_0 paired with training data
   training_time = 5,     // t ~ U[0,1] per training example

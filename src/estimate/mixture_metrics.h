@@ -8,7 +8,6 @@
 
 #include "data/gaussian_mixture.h"
 #include "dist/communicator.h"
-#include "dist/counter_rng.h"
 #include "estimate/exact_moments.h"
 #include "estimate/metric.h"
 
@@ -19,8 +18,7 @@ namespace jointflow {
 // (ExactMoments): accumulators over consecutive set ranges merge into bitwise one accumulator.
 class MixtureMetrics {
  public:
-  // `regroup_key` drives the shuffle of the marginal coverage.
-  MixtureMetrics(const GaussianMixture& mixture, int64_t group_size, RandomKey regroup_key);
+  MixtureMetrics(const GaussianMixture& mixture, int64_t group_size);
 
   // Collective. `x_local`: this rank's members of the batch, [n, d] in global member order, the
   // batch's members being contiguous across ranks in rank order and made of whole sets. `keep`
@@ -38,11 +36,12 @@ class MixtureMetrics {
   void load(const ResultReader& reader, const std::string& prefix);
 
  private:
+  Metric marginal_coverage() const;
+
   GaussianMixture mixture_;
   int64_t group_size_;
-  RandomKey regroup_key_;
   ExactMoments coverage_, log_p_, squared_distance_;
-  std::vector<int32_t> nearest_;  // rank 0: nearest mode of every kept member, global order
+  std::vector<int64_t> mode_counts_;  // rank 0: kept members nearest to each mode
 };
 
 }  // namespace jointflow

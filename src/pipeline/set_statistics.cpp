@@ -11,8 +11,7 @@ namespace {
 std::optional<MixtureMetrics> quality_metrics(const Config& config) {
   const std::optional<GaussianMixture> mixture = evaluation_mixture(config);
   if (!mixture) return std::nullopt;
-  return MixtureMetrics(*mixture, config.sampler.group_size,
-                        {static_cast<uint64_t>(config.run.seed), RandomStream::marginal_regroup});
+  return MixtureMetrics(*mixture, config.sampler.group_size);
 }
 
 std::optional<CoverageRadiusMetrics> coverage_metrics(const Config& config) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+#include <vector>
 
 #include "data/gaussian_mixture.h"
 #include "dist/local_communicator.h"
@@ -22,7 +24,7 @@ TEST(MixtureMetrics, ExactSamplesCoverTheClosedFormNumberOfModes) {
   // K = 10 uniform modes: E[coverage] = 10·(1 − 0.9¹⁰) = 6.5132 (MATH §2 sanity anchor).
   const GaussianMixture mixture = named_mixture("gmm8d");
   LocalCommunicator comm;
-  MixtureMetrics metrics(mixture, 10, {3, RandomStream::marginal_regroup});
+  MixtureMetrics metrics(mixture, 10);
   const int64_t sets = 10000;
   for (int64_t first = 0; first < sets * 10; first += 25000)
     metrics.add(comm, sample_mixture(mixture, {3, RandomStream::exact_samples}, first, 25000));
@@ -44,7 +46,7 @@ TEST(MixtureMetrics, ExactSamplesCoverTheClosedFormNumberOfModes) {
 TEST(MixtureMetrics, CountsDistinctModesPerSetAndDropsMarkedSets) {
   const GaussianMixture mixture = named_mixture("gmm2d3");
   LocalCommunicator comm;
-  MixtureMetrics metrics(mixture, 3, {1, RandomStream::marginal_regroup});
+  MixtureMetrics metrics(mixture, 3);
   // Set 0 hits modes {0, 0, 1}; set 1 hits {0, 1, 2}; set 2 is dropped.
   const at::Tensor modes = at::tensor({0, 0, 1, 0, 1, 2, 2, 2, 2}, at::kLong);
   const at::Tensor x = mixture.means.index_select(0, modes);
@@ -54,6 +56,30 @@ TEST(MixtureMetrics, CountsDistinctModesPerSetAndDropsMarkedSets) {
   EXPECT_EQ(metrics.sets(), 2);
   EXPECT_DOUBLE_EQ(find(result, "coverage_joint").value, 2.5);
   EXPECT_DOUBLE_EQ(find(result, "rmse").value, 0.0);
+}
+
+TEST(MixtureMetrics, MarginalCoverageIsTheExactMeanOverEveryRegrouping) {
+  // Kept sets {0, 0, 1} and {0, 1, 2} pool the modes 0, 0, 0, 1, 1, 2. Every 3-subset of the six
+  // pooled members is equally likely after a shuffle: enumerate them for the mean and variance
+  // of the distinct count; the standard error is that of a mean over the G = 2 regrouped sets.
+  const GaussianMixture mixture = named_mixture("gmm2d3");
+  LocalCommunicator comm;
+  MixtureMetrics metrics(mixture, 3);
+  const std::vector<int64_t> pooled{0, 0, 1, 0, 1, 2};
+  metrics.add(comm, mixture.means.index_select(0, at::tensor(pooled, at::kLong)));
+  double sum = 0, sum_squares = 0, subsets = 0;
+  for (size_t a = 0; a < pooled.size(); ++a)
+    for (size_t b = a + 1; b < pooled.size(); ++b)
+      for (size_t c = b + 1; c < pooled.size(); ++c) {
+        const std::set<int64_t> modes{pooled[a], pooled[b], pooled[c]};
+        sum += modes.size();
+        sum_squares += modes.size() * modes.size();
+        ++subsets;
+      }
+  const double mean = sum / subsets, variance = sum_squares / subsets - mean * mean;
+  const Metric& marginal = find(metrics.finish(), "coverage_marginal");
+  EXPECT_NEAR(marginal.value, mean, 1e-12);  // 2.25
+  EXPECT_NEAR(marginal.standard_error, std::sqrt(variance / 2), 1e-12);
 }
 
 }  // namespace

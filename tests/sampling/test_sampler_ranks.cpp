@@ -47,8 +47,8 @@ TEST_P(SamplerRankInvariance, SamplesAndMetricsMatchOneRank) {
   const JointSampler distributed(flow, options, world, at::kDouble, at::kCPU);
   const JointSampler reference(flow, options, alone, at::kDouble, at::kCPU);
   const RandomKey noise{42, RandomStream::initial_noise};
-  MixtureMetrics distributed_metrics(mixture, c.group_size, {42, RandomStream::marginal_regroup});
-  MixtureMetrics reference_metrics(mixture, c.group_size, {42, RandomStream::marginal_regroup});
+  MixtureMetrics distributed_metrics(mixture, c.group_size);
+  MixtureMetrics reference_metrics(mixture, c.group_size);
   for (int64_t first = 0; first < c.groups; first += c.batch_groups) {
     const int64_t n = std::min(c.batch_groups, c.groups - first);
     const GroupLayout mine = make_group_layout(first, n, c.group_size, world.size(), world.rank());

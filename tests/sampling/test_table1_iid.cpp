@@ -18,7 +18,7 @@ TEST(Table1, IidRowOfPaperA) {
   SamplerOptions options;  // K = 10, 100 steps, iid
   options.groups = 10000;
   const JointSampler sampler(flow, options, comm, at::kDouble, at::kCPU);
-  MixtureMetrics metrics(mixture, options.group_size, {1, RandomStream::marginal_regroup});
+  MixtureMetrics metrics(mixture, options.group_size);
   const GroupLayout layout = make_group_layout(0, options.groups, options.group_size, 1, 0);
   const SampledBlock block = sampler.sample(layout, {1, RandomStream::initial_noise});
   metrics.add(comm, block.x1);
