@@ -70,7 +70,9 @@ if ! $analyse_only; then
   ${launch[@]+"${launch[@]}"} "$jointflow" train-flow --config "$config" \
     --model.path "$checkpoint" --run.output "$out/train.h5" --train.resume true \
     ${train_options[@]+"${train_options[@]}"} 2>&1 | tee -a "$out/train.log"
-  echo "$(( $(date +%s) - start ))" >"$out/train_seconds.txt"
+  # A resumed run with nothing left to train keeps the timing of the run that trained.
+  tail -n 1 "$out/train.log" | grep -q "already at step" ||
+    echo "$(( $(date +%s) - start ))" >"$out/train_seconds.txt"
   start=$(date +%s)
   failed=0
   running=0
