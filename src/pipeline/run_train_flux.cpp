@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "core/log.h"
-#include "core/progress.h"
 #include "core/timer.h"
 #include "dist/agreement.h"
 #include "dist/partition.h"
@@ -252,8 +251,8 @@ void run_train_flux(const Config& config, StageContext& context) {
   const int64_t steps = train.steps > 0
                             ? train.steps
                             : (train.epochs * data.total + train.batch_size - 1) / train.batch_size;
-  TrainerOptions trainer_settings = trainer_options(config, steps, checkpoint, "train-flux");
-  Trainer trainer(*model, comm, trainer_settings, flux_config_hash(config, data.sample_shape));
+  Trainer trainer(*model, comm, trainer_options(config, steps, checkpoint, "train-flux"),
+                  flux_config_hash(config, data.sample_shape));
   if (train.resume && std::filesystem::exists(checkpoint)) trainer.resume(checkpoint);
 
   ShardedBatchesOptions batch_options(data.total, train.batch_size);
@@ -268,23 +267,11 @@ void run_train_flux(const Config& config, StageContext& context) {
   FieldBatchLoss local;
   const LossClosure closure = field_training_closure(*model, batches, options, seed, &local);
   std::vector<double> losses;
-  const int64_t first_step = trainer.step();
-  ProgressBar progress("train-flux", steps - first_step, config.run.progress, comm.is_root());
-  while (trainer.step() < steps) {
-    const StepStats stats = trainer.step(closure);
+  trainer.run(closure, context.stop_requested, [&](const StepStats& stats) {
     losses.push_back(stats.loss);
-    progress.update(trainer.step() - first_step, detail::concat("loss ", stats.loss));
-    if (trainer_settings.log_every() > 0 && trainer.step() % trainer_settings.log_every() == 0)
-      log::info("train-flux: step ", trainer.step(), "/", steps, " objective ", stats.loss,
-                " (rank 0: σ ", local.sigma, ", τ ", local.tau, ", loss ", local.loss,
-                ") grad norm ", stats.grad_norm);
-    if (train.checkpoint_every > 0 && trainer.step() % train.checkpoint_every == 0)
-      trainer.save(checkpoint);
-  }
-  progress.finish();
-  const bool saved_last =
-      train.checkpoint_every > 0 && trainer.step() % train.checkpoint_every == 0;
-  if (trainer.step() > first_step && !saved_last) trainer.save(checkpoint);
+    return detail::concat(" (rank 0: σ ", local.sigma, ", τ ", local.tau, ", loss ", local.loss,
+                          ")");
+  });
   const double train_seconds = clock.seconds();
 
   // Sample with the checkpoint, as `sample` would (EMA weights when model.ema).

@@ -198,7 +198,8 @@ void Trainer::update_ema() {
   for (size_t i = 0; i < ema_.size(); ++i) ema_[i].mul_(decay).add_(trained_[i], 1.0 - decay);
 }
 
-StepStats Trainer::run(const LossClosure& loss, const std::function<bool()>& stop_requested) {
+StepStats Trainer::run(const LossClosure& loss, const std::function<bool()>& stop_requested,
+                       const StepNote& note) {
   const int64_t first = step_;
   StepStats last{step_ - 1, std::nan(""), 0.0, 0.0};
   ProgressBar progress(options_.label(), options_.steps() - first, options_.progress(),
@@ -206,10 +207,11 @@ StepStats Trainer::run(const LossClosure& loss, const std::function<bool()>& sto
   while (step_ < options_.steps()) {
     const StepStats stats = step(loss);
     last = stats;
+    const std::string text = note ? note(stats) : std::string();
     progress.update(step_ - first, concat("loss ", stats.loss));
     if (options_.log_every() > 0 && step_ % options_.log_every() == 0)
       log::info(options_.label(), ": step ", step_, "/", options_.steps(), " loss ", stats.loss,
-                " grad norm ", stats.grad_norm, " lr ", stats.learning_rate);
+                " grad norm ", stats.grad_norm, " lr ", stats.learning_rate, text);
     if (options_.checkpoint_every() > 0 && step_ % options_.checkpoint_every() == 0)
       save(options_.checkpoint());
     if (stop_requested && step_ < options_.steps()) {

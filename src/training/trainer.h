@@ -84,6 +84,10 @@ struct StepStats {
   double learning_rate = 0.0;
 };
 
+// Called by Trainer::run after every step; the text it returns is appended to the periodic log
+// line (commands record per-step losses and add what they know about the step).
+using StepNote = std::function<std::string(const StepStats&)>;
+
 class Trainer {
  public:
   // Collective. Borrows `model` (all its parameters on one device in one floating dtype; those
@@ -108,7 +112,8 @@ class Trainer {
   // and one at the end when options.checkpoint() is set. Returns the last step's statistics
   // (loss NaN when no step was left to take). When `stop_requested` returns true on any rank
   // (checked collectively after every step), the checkpoint is written and Interrupted raised.
-  StepStats run(const LossClosure& loss, const std::function<bool()>& stop_requested = {});
+  StepStats run(const LossClosure& loss, const std::function<bool()>& stop_requested = {},
+                const StepNote& note = {});
 
   // Collective. Rank 0 writes model parameters and buffers, optimizer state, EMA shadow, step and
   // config hash to `path` under a temporary name and renames it; a failure is an Error on every
