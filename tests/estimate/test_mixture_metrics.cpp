@@ -77,7 +77,8 @@ TEST(MixtureMetrics, MarginalCoverageIsTheExactMeanOverEveryRegrouping) {
         ++subsets;
       }
   const double mean = sum / subsets, variance = sum_squares / subsets - mean * mean;
-  const Metric& marginal = find(metrics.finish(), "coverage_marginal");
+  const Metrics result = metrics.finish();  // `marginal` refers into it
+  const Metric& marginal = find(result, "coverage_marginal");
   EXPECT_NEAR(marginal.value, mean, 1e-12);  // 2.25
   EXPECT_NEAR(marginal.standard_error, std::sqrt(variance / 2), 1e-12);
 }
