@@ -47,13 +47,13 @@ MixtureMetrics::MixtureMetrics(const GaussianMixture& mixture, int64_t group_siz
 
 void MixtureMetrics::add(Communicator& comm, const at::Tensor& x_local, const at::Tensor& keep) {
   const at::Tensor x = x_local.detach().to(at::kDouble).cpu().flatten(1);
-  const at::Tensor kept = keep.defined() ? keep.cpu().to(at::kDouble)
-                                         : at::ones({x.size(0)}, x.options());
+  const at::Tensor kept =
+      keep.defined() ? keep.cpu().to(at::kDouble) : at::ones({x.size(0)}, x.options());
   // Per member: nearest mode, log p_1, squared distance to the nearest mean, kept flag (MATH §6).
-  const at::Tensor local = at::stack({nearest_component(mixture_, x).to(at::kDouble),
-                                      mixture_log_prob(mixture_, x),
-                                      min_squared_distance(mixture_, x), kept},
-                                     1);
+  const at::Tensor local =
+      at::stack({nearest_component(mixture_, x).to(at::kDouble), mixture_log_prob(mixture_, x),
+                 min_squared_distance(mixture_, x), kept},
+                1);
   const at::Tensor all = comm.allgather(local);
   if (!comm.is_root()) return;
   const int64_t groups = all.size(0) / group_size_;
@@ -63,8 +63,8 @@ void MixtureMetrics::add(Communicator& comm, const at::Tensor& x_local, const at
   const at::Tensor mean_log_p = per_group.select(2, 1).mean(1).index({group_kept}).contiguous();
   const at::Tensor mean_sq = per_group.select(2, 2).mean(1).index({group_kept}).contiguous();
   const int64_t kept_groups = modes.size(0);
-  const std::vector<double> coverage = distinct_per_group(
-      modes.data_ptr<int32_t>(), kept_groups, group_size_, mixture_.components());
+  const std::vector<double> coverage = distinct_per_group(modes.data_ptr<int32_t>(), kept_groups,
+                                                          group_size_, mixture_.components());
   for (int64_t g = 0; g < kept_groups; ++g) {
     coverage_.add(coverage[g]);
     log_p_.add(mean_log_p.data_ptr<double>()[g]);
@@ -89,8 +89,8 @@ Metric MixtureMetrics::marginal_coverage() const {
     mean += 1 - miss_m;
     for (int64_t k = 0; k < components; ++k) {
       const double miss_k = miss_probability(n, mode_counts_[k], group_size_);
-      const double both = k == m ? miss_m
-                                 : miss_probability(n, mode_counts_[m] + mode_counts_[k], group_size_);
+      const double both =
+          k == m ? miss_m : miss_probability(n, mode_counts_[m] + mode_counts_[k], group_size_);
       variance += both - miss_m * miss_k;
     }
   }
@@ -105,8 +105,10 @@ Metrics MixtureMetrics::finish() const {
   const Metric squared = squared_distance_.metric("");
   const double rmse = std::sqrt(squared.value);
   const double rmse_se = rmse > 0 ? squared.standard_error / (2 * rmse) : 0.0;
-  return {coverage_.metric("coverage_joint"), marginal_coverage(),
-          log_p_.metric("log_p"), {"rmse", rmse, rmse_se}};
+  return {coverage_.metric("coverage_joint"),
+          marginal_coverage(),
+          log_p_.metric("log_p"),
+          {"rmse", rmse, rmse_se}};
 }
 
 void MixtureMetrics::merge(const MixtureMetrics& other) {
@@ -130,9 +132,8 @@ void MixtureMetrics::load(const ResultReader& reader, const std::string& prefix)
   log_p_ = ExactMoments::load(reader, prefix + "/log_p");
   squared_distance_ = ExactMoments::load(reader, prefix + "/squared_distance");
   const at::Tensor counts = reader.read_tensor(prefix + "/mode_counts").to(at::kLong).contiguous();
-  JF_CHECK(counts.numel() == static_cast<int64_t>(mode_counts_.size()), reader.path(), ": ",
-           prefix, "/mode_counts has ", counts.numel(), " modes, the mixture has ",
-           mode_counts_.size());
+  JF_CHECK(counts.numel() == static_cast<int64_t>(mode_counts_.size()), reader.path(), ": ", prefix,
+           "/mode_counts has ", counts.numel(), " modes, the mixture has ", mode_counts_.size());
   mode_counts_.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
 }
 

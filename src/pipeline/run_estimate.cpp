@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <memory>
 #include <optional>
 
 #include "core/log.h"
@@ -11,7 +10,6 @@
 #include "dist/agreement.h"
 #include "estimate/estimate_statistics.h"
 #include "estimate/mixture_metrics.h"
-#include "io/result_file.h"
 #include "io/sample_shards.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/provenance.h"
@@ -60,55 +58,46 @@ Metrics run_estimate(const Config& config, StageContext& context) {
       shards->declare("/samples/log_w", at::kDouble);
     });
 
-  for_each_set_batch(config, context, statistics, "estimate", !shards, [&](int64_t first, int64_t count) {
-    const GroupLayout layout =
-        make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
-    std::optional<TrajectoryLogWeights> along_paths;
-    if (estimate.weights == WeightKind::trajectory)
-      along_paths.emplace(**residual, divergence, probes, layout.members.begin);
-    const SampledBlock block = sampler.sample(
-        layout, {seed, RandomStream::initial_noise}, along_paths ? &*along_paths : nullptr);
-    at::Tensor log_w = at::zeros({layout.local_count()}, block.x1.options());
-    if (estimate.weights == WeightKind::trajectory) log_w = along_paths->log_w();
-    if (estimate.weights == WeightKind::fixed)
-      log_w = fixed_position_log_weights(*field, **residual, block.x1, options.steps, divergence,
-                                         probes, layout.members.begin);
-    check_finite(comm, layout, block, log_w);
+  for_each_set_batch(
+      config, context, statistics, "estimate", !shards, [&](int64_t first, int64_t count) {
+        const GroupLayout layout =
+            make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
+        std::optional<TrajectoryLogWeights> along_paths;
+        if (estimate.weights == WeightKind::trajectory)
+          along_paths.emplace(**residual, divergence, probes, layout.members.begin);
+        const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise},
+                                                  along_paths ? &*along_paths : nullptr);
+        at::Tensor log_w = at::zeros({layout.local_count()}, block.x1.options());
+        if (estimate.weights == WeightKind::trajectory) log_w = along_paths->log_w();
+        if (estimate.weights == WeightKind::fixed)
+          log_w = fixed_position_log_weights(*field, **residual, block.x1, options.steps,
+                                             divergence, probes, layout.members.begin);
+        check_finite(comm, layout, block, log_w);
 
-    const at::Tensor values = evaluate_test_function(f, reference, block.x1);
-    const at::Tensor gathered =
-        comm.allgather(at::cat({log_w.detach().to(at::kDouble).cpu().unsqueeze(1), values}, 1));
-    if (comm.is_root()) {
-      const at::Tensor per_set = gathered.view({count, options.group_size, 1 + width});
-      statistics.estimate.add(per_set.select(2, 0), per_set.narrow(2, 1, width));
-    }
-    if (statistics.quality) statistics.quality->add(comm, block.x1);
-    if (shards) {
-      const int64_t row = layout.members.begin - task_sets(config).begin * options.group_size;
-      shards->append("/samples/x", row, block.x1);
-      shards->append("/samples/log_w", row, log_w.detach().to(at::kDouble));
-    }
-  });
+        const at::Tensor values = evaluate_test_function(f, reference, block.x1);
+        const at::Tensor gathered =
+            comm.allgather(at::cat({log_w.detach().to(at::kDouble).cpu().unsqueeze(1), values}, 1));
+        if (comm.is_root()) {
+          const at::Tensor per_set = gathered.view({count, options.group_size, 1 + width});
+          statistics.estimate.add(per_set.select(2, 0), per_set.narrow(2, 1, width));
+        }
+        if (statistics.quality) statistics.quality->add(comm, block.x1);
+        if (shards) {
+          const int64_t row = layout.members.begin - task_sets(config).begin * options.group_size;
+          shards->append("/samples/x", row, block.x1);
+          shards->append("/samples/log_w", row, log_w.detach().to(at::kDouble));
+        }
+      });
 
-  std::unique_ptr<ResultFile> file;
-  run_agreed(comm, [&] {
-    if (comm.is_root()) file = std::make_unique<ResultFile>(config.run.output);
-  });
-  if (shards) stitch_shards(comm, file.get(), *shards);
-  Metrics metrics;
-  run_agreed(comm, [&] {
-    if (!file) return;
-    metrics = write_set_results(*file, config, context, statistics, clock.seconds());
-    file->commit();
-    remove_checkpoint(config);
-  });
-  print_metrics(detail::concat("estimate: ", choice_name(options.objective, objective_choices()),
-                               " + sr ", choice_name(options.sr, score_regularization_choices()),
-                               ", weights ", choice_name(estimate.weights, weight_choices()),
-                               ", K = ", options.group_size, ", G = ", options.groups, ", ",
-                               comm.size(), " rank(s), ", clock.seconds(), " s -> ",
-                               config.run.output),
-               metrics);
+  const Metrics metrics =
+      finish_set_run(config, context, statistics, shards ? &*shards : nullptr, clock.seconds());
+  print_metrics(
+      detail::concat("estimate: ", choice_name(options.objective, objective_choices()), " + sr ",
+                     choice_name(options.sr, score_regularization_choices()), ", weights ",
+                     choice_name(estimate.weights, weight_choices()), ", K = ", options.group_size,
+                     ", G = ", options.groups, ", ", comm.size(), " rank(s), ", clock.seconds(),
+                     " s -> ", config.run.output),
+      metrics);
   return comm.is_root() ? metrics : Metrics{};
 }
 

@@ -3,14 +3,12 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <memory>
 #include <optional>
 #include <vector>
 
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/agreement.h"
-#include "io/result_file.h"
 #include "io/sample_shards.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/report.h"
@@ -76,38 +74,30 @@ void run_sample(const Config& config, StageContext& context) {
       }
     });
 
-  for_each_set_batch(config, context, statistics, "sampling", !shards, [&](int64_t first, int64_t count) {
-    const GroupLayout layout =
-        make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
-    PathRecorder recorder(layout, first_member + path_sets * options.group_size);
-    const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise},
-                                              recorder.rows() > 0 ? &recorder : nullptr);
-    const at::Tensor keep = check_finite(comm, layout, block, {}, options.drop_nonfinite);
-    if (statistics.quality) statistics.quality->add(comm, block.x1, keep);
-    if (statistics.coverage) statistics.coverage->add(comm, block.x1, keep);
-    statistics.sets += count;
-    // Shards hold this task's rows from 0, in global member order.
-    const int64_t row = layout.members.begin - first_member;
-    if (output.samples) shards->append("/samples/x", row, block.x1);
-    if (output.trajectories) {
-      shards->append("/trajectories/x0", row, block.x0);
-      shards->append("/trajectories/x1", row, block.x1);
-    }
-    if (recorder.rows() > 0) shards->append("/trajectories/paths", row, recorder.paths(block.x1));
-  });
+  for_each_set_batch(
+      config, context, statistics, "sampling", !shards, [&](int64_t first, int64_t count) {
+        const GroupLayout layout =
+            make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
+        PathRecorder recorder(layout, first_member + path_sets * options.group_size);
+        const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise},
+                                                  recorder.rows() > 0 ? &recorder : nullptr);
+        const at::Tensor keep = check_finite(comm, layout, block, {}, options.drop_nonfinite);
+        if (statistics.quality) statistics.quality->add(comm, block.x1, keep);
+        if (statistics.coverage) statistics.coverage->add(comm, block.x1, keep);
+        statistics.sets += count;
+        // Shards hold this task's rows from 0, in global member order.
+        const int64_t row = layout.members.begin - first_member;
+        if (output.samples) shards->append("/samples/x", row, block.x1);
+        if (output.trajectories) {
+          shards->append("/trajectories/x0", row, block.x0);
+          shards->append("/trajectories/x1", row, block.x1);
+        }
+        if (recorder.rows() > 0)
+          shards->append("/trajectories/paths", row, recorder.paths(block.x1));
+      });
 
-  std::unique_ptr<ResultFile> file;
-  run_agreed(comm, [&] {
-    if (comm.is_root()) file = std::make_unique<ResultFile>(config.run.output);
-  });
-  if (shards) stitch_shards(comm, file.get(), *shards);
-  Metrics results;
-  run_agreed(comm, [&] {
-    if (!file) return;
-    results = write_set_results(*file, config, context, statistics, clock.seconds());
-    file->commit();
-    remove_checkpoint(config);
-  });
+  const Metrics results =
+      finish_set_run(config, context, statistics, shards ? &*shards : nullptr, clock.seconds());
   if (comm.is_root() && statistics.quality && statistics.quality->sets() < statistics.sets)
     log::info("dropped ", statistics.sets - statistics.quality->sets(),
               " set(s) with non-finite states");
@@ -116,7 +106,7 @@ void run_sample(const Config& config, StageContext& context) {
                                ", K = ", options.group_size, ", G = ", options.groups, ", ",
                                options.steps, " steps, ", comm.size(), " rank(s), ",
                                clock.seconds(), " s -> ", config.run.output),
-               results);
+                results);
 }
 
 }  // namespace jointflow

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include "core/log.h"
@@ -51,9 +52,11 @@ int64_t read_checkpoint(const Config& config, const StageContext& context,
            "' was written by `", reader.string_attribute("command"), "`, not `", context.command,
            "`; delete it or set run.resume = false");
   JF_CHECK(reader.string_attribute("config_hash") == results_config_hash(context, config),
-           "checkpoint '", path, "' was written for another configuration; resume with the same "
+           "checkpoint '", path,
+           "' was written for another configuration; resume with the same "
            "config, or delete it (or set run.resume = false) to start afresh");
-  JF_CHECK(reader.int_attribute("set_begin") == sets.begin && reader.int_attribute("set_end") == sets.end,
+  JF_CHECK(reader.int_attribute("set_begin") == sets.begin &&
+               reader.int_attribute("set_end") == sets.end,
            "checkpoint '", path, "' covers sets [", reader.int_attribute("set_begin"), ", ",
            reader.int_attribute("set_end"), "), this run [", sets.begin, ", ", sets.end, ")");
   const int64_t next = reader.int_attribute("next_set");
@@ -145,21 +148,31 @@ void for_each_set_batch(const Config& config, StageContext& context, SetStatisti
   progress.finish();
 }
 
-Metrics write_set_results(ResultFile& file, const Config& config, const StageContext& context,
-                          const SetStatistics& statistics, double wall_time) {
-  write_provenance(file, context, config, wall_time);
-  if (config.run.parts > 1) {
-    write_range(file, "partial", results_config_hash(context, config), task_sets(config), config);
-    statistics.save(file);
-  } else {
-    file.set_attribute("kind", std::string("results"));
-  }
-  return statistics.write_results(file);
-}
-
-void remove_checkpoint(const Config& config) {
-  std::error_code ignored;
-  std::filesystem::remove(checkpoint_path(config), ignored);
+Metrics finish_set_run(const Config& config, StageContext& context, const SetStatistics& statistics,
+                       ShardWriter* shards, double wall_time) {
+  Communicator& comm = context.comm;
+  std::unique_ptr<ResultFile> file;
+  run_agreed(comm, [&] {
+    if (comm.is_root()) file = std::make_unique<ResultFile>(config.run.output);
+  });
+  if (shards) stitch_shards(comm, file.get(), *shards);
+  Metrics metrics;
+  run_agreed(comm, [&] {
+    if (!file) return;
+    write_provenance(*file, context, config, wall_time);
+    if (config.run.parts > 1) {
+      write_range(*file, "partial", results_config_hash(context, config), task_sets(config),
+                  config);
+      statistics.save(*file);
+    } else {
+      file->set_attribute("kind", std::string("results"));
+    }
+    metrics = statistics.write_results(*file);
+    file->commit();
+    std::error_code ignored;
+    std::filesystem::remove(checkpoint_path(config), ignored);
+  });
+  return metrics;
 }
 
 }  // namespace jointflow

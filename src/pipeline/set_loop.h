@@ -7,6 +7,7 @@
 
 #include "dist/partition.h"
 #include "estimate/metric.h"
+#include "io/sample_shards.h"
 #include "pipeline/set_statistics.h"
 #include "pipeline/stage_context.h"
 
@@ -33,12 +34,11 @@ void for_each_set_batch(const Config& config, StageContext& context, SetStatisti
                         const std::string& label, bool resumable,
                         const std::function<void(int64_t first, int64_t count)>& batch);
 
-// Rank 0, after the loop: provenance, and either the final results (one part) or a partial file
-// (run.parts > 1: the state, its set range and config hash, for `merge`). Returns the metrics.
-Metrics write_set_results(ResultFile& file, const Config& config, const StageContext& context,
-                          const SetStatistics& statistics, double wall_time);
-
-// Removes the checkpoint of a finished run (rank 0).
-void remove_checkpoint(const Config& config);
+// Collective, after the loop: rank 0 writes run.output atomically — provenance, the per-rank
+// sample shards stitched in (when `shards` is given), and either the final results (one part) or
+// a partial file (run.parts > 1: the state, its set range and config hash, for `merge`) — then
+// removes the run's checkpoint. Returns the metrics on rank 0 (empty elsewhere).
+Metrics finish_set_run(const Config& config, StageContext& context, const SetStatistics& statistics,
+                       ShardWriter* shards, double wall_time);
 
 }  // namespace jointflow
