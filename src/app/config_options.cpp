@@ -241,6 +241,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add_choice("estimate", "weights", estimate.weights, weight_choices(),
                       "log-weights along trajectories (MATH §5.3), at the final position "
                       "(§5.4), or none (equal weights)");
+  registry.add_choice("estimate", "quadrature", estimate.quadrature, quadrature_choices(),
+                      "log-weight rate per Euler step at the segment's midpoint (second order) "
+                      "or at its start (MATH §5.3's sum, first order)");
   registry.add("estimate", "exact_divergence_max_dim", estimate.exact_divergence_max_dim,
                "exact ∇·r up to this dimension, Hutchinson above (MATH §5.5)",
                at_least<int64_t>(0));

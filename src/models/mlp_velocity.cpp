@@ -100,7 +100,8 @@ at::Tensor MlpVelocityImpl::forward(const at::Tensor& x, const at::Tensor& t) co
     h = at::linear(h, layers_[i]->weight, layers_[i]->bias);
     if (i + 1 < layers_.size()) h = activate(options.activation(), h);
   }
-  return h;
+  if (!options.vanish_at_one()) return h;
+  return h * (1 - t.to(h.options()).expand({h.size(0)}).unsqueeze(1));
 }
 
 }  // namespace jointflow

@@ -43,6 +43,10 @@ struct MlpVelocityOptions {
   // Start the output layer at zero, so that the network starts as v ≡ 0: a residual r_φ then
   // starts at u = v, where every importance weight is exactly 1 (MATH §5.2).
   TORCH_ARG(bool, zero_output) = false;
+  // Multiply the output by (1 − t). A residual r = u − v = ((1 − t)/t)(s_q − s_p) vanishes
+  // linearly at t = 1 (MATH §1, §5.2); building that in keeps the rate r·[…]/(1 − t) of
+  // MATH §5.3 integrable when the network's r is not exactly zero there.
+  TORCH_ARG(bool, vanish_at_one) = false;
 };
 
 // Linear layers with the activation between them; float32 parameters on the CPU when built,

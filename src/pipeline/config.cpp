@@ -45,6 +45,12 @@ const ChoiceTable<WeightKind>& weight_choices() {
   return table;
 }
 
+const ChoiceTable<Quadrature>& quadrature_choices() {
+  static const ChoiceTable<Quadrature> table{{"midpoint", Quadrature::midpoint},
+                                             {"left", Quadrature::left}};
+  return table;
+}
+
 const ChoiceTable<BaselinePool>& baseline_pool_choices() {
   static const ChoiceTable<BaselinePool> table{{"per_set", BaselinePool::per_set},
                                                {"pooled", BaselinePool::pooled}};

@@ -111,6 +111,7 @@ struct TrainOptions {
 
 enum class WeightKind { trajectory, fixed, none };
 const ChoiceTable<WeightKind>& weight_choices();
+const ChoiceTable<Quadrature>& quadrature_choices();
 
 // Estimation of E_{p_1}[f] from joint sets with importance weights (MATH §5).
 struct EstimateOptions {
@@ -119,6 +120,7 @@ struct EstimateOptions {
   int64_t moment_dim = 0;
   int64_t moment_power = 1;
   WeightKind weights = WeightKind::trajectory;
+  Quadrature quadrature = Quadrature::midpoint;
   int64_t exact_divergence_max_dim = 64;
   int64_t hutchinson_probes = 1;
   bool per_sample = false;  // write /samples/x and /samples/log_w

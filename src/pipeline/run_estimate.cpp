@@ -64,14 +64,15 @@ Metrics run_estimate(const Config& config, StageContext& context) {
             make_group_layout(first, count, options.group_size, comm.size(), comm.rank());
         std::optional<TrajectoryLogWeights> along_paths;
         if (estimate.weights == WeightKind::trajectory)
-          along_paths.emplace(**residual, divergence, probes, layout.members.begin);
+          along_paths.emplace(*field, **residual, estimate.quadrature, divergence, probes,
+                              layout.members.begin);
         const SampledBlock block = sampler.sample(layout, {seed, RandomStream::initial_noise},
                                                   along_paths ? &*along_paths : nullptr);
         at::Tensor log_w = at::zeros({layout.local_count()}, block.x1.options());
         if (estimate.weights == WeightKind::trajectory) log_w = along_paths->log_w();
         if (estimate.weights == WeightKind::fixed)
           log_w = fixed_position_log_weights(*field, **residual, block.x1, options.steps,
-                                             divergence, probes, layout.members.begin);
+                                             estimate.quadrature, divergence, probes, layout.members.begin);
         check_finite(comm, layout, block, log_w);
 
         const at::Tensor values = evaluate_test_function(f, reference, block.x1);

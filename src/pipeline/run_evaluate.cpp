@@ -96,7 +96,7 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
   const at::Tensor fixed_log_w = distributed_rows(comm, n, [&](int64_t first, int64_t count) {
     return fixed_position_log_weights(*field, *residual,
                                       x.narrow(0, first, count).to(at::TensorOptions().dtype(dtype).device(context.device)),
-                                      config.sampler.steps, divergence,
+                                      config.sampler.steps, config.estimate.quadrature, divergence,
                                       {static_cast<uint64_t>(config.run.seed), RandomStream::hutchinson},
                                       first);
   });

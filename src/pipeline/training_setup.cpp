@@ -8,7 +8,7 @@ MlpVelocity make_residual(const Config& config, int64_t dim, at::ScalarType dtyp
                           at::Device device) {
   MlpVelocityOptions options(dim);
   options.hidden(parse_integer_list("residual.hidden", config.residual.hidden));
-  options.seed(static_cast<uint64_t>(config.run.seed)).zero_output(true);
+  options.seed(static_cast<uint64_t>(config.run.seed)).zero_output(true).vanish_at_one(true);
   MlpVelocity residual(options);
   residual->to(device, dtype);
   return residual;

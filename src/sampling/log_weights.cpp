@@ -21,37 +21,53 @@ at::Tensor log_weight_rate(const VelocityField& residual, const at::Tensor& x, d
   return div + (r * bracket).sum(1) / (1 - t);
 }
 
-TrajectoryLogWeights::TrajectoryLogWeights(const VelocityField& residual,
+namespace {
+
+at::Tensor base_velocity(const VelocityField& base, const at::Tensor& x, double t) {
+  at::NoGradGuard no_grad;
+  return base.velocity(x, at::scalar_tensor(t, x.options()));
+}
+
+}  // namespace
+
+TrajectoryLogWeights::TrajectoryLogWeights(const VelocityField& base,
+                                           const VelocityField& residual, Quadrature quadrature,
                                            DivergenceOptions divergence, RandomKey probe_key,
                                            int64_t first_member)
-    : residual_(residual),
+    : base_(base),
+      residual_(residual),
+      quadrature_(quadrature),
       divergence_(divergence),
       probe_key_(probe_key),
       first_member_(first_member) {}
 
 void TrajectoryLogWeights::observe(const at::Tensor& x, double t, double dt, const at::Tensor& v,
                                    const at::Tensor& xdot) {
-  const at::Tensor rate = log_weight_rate(residual_, x, t, v, xdot, divergence_,
-                                          {probe_key_, first_member_, static_cast<uint64_t>(step_)});
+  const ProbeKey probes{probe_key_, first_member_, static_cast<uint64_t>(step_)};
+  at::Tensor rate;
+  if (quadrature_ == Quadrature::left) {
+    rate = log_weight_rate(residual_, x, t, v, xdot, divergence_, probes);
+  } else {
+    const double t_mid = t + 0.5 * dt;
+    const at::Tensor x_mid = at::add(x, xdot, 0.5 * dt).detach();
+    rate = log_weight_rate(residual_, x_mid, t_mid, base_velocity(base_, x_mid, t_mid), xdot,
+                           divergence_, probes);
+  }
   log_w_ = log_w_.defined() ? log_w_ + dt * rate : dt * rate;
   ++step_;
 }
 
 at::Tensor fixed_position_log_weights(const VelocityField& base, const VelocityField& residual,
-                                      const at::Tensor& x, int64_t steps,
+                                      const at::Tensor& x, int64_t steps, Quadrature quadrature,
                                       const DivergenceOptions& divergence, RandomKey probe_key,
                                       int64_t first_member) {
   const double dt = 1.0 / static_cast<double>(steps);
+  const double offset = quadrature == Quadrature::midpoint ? 0.5 : 0.0;
   at::Tensor log_w = at::zeros({x.size(0)}, x.options());
   for (int64_t k = 0; k < steps; ++k) {
-    const double t = static_cast<double>(k) * dt;
-    at::Tensor v;
-    {
-      at::NoGradGuard no_grad;
-      v = base.velocity(x, at::scalar_tensor(t, x.options()));
-    }
-    log_w += dt * log_weight_rate(residual, x, t, v, at::Tensor(), divergence,
-                                  {probe_key, first_member, static_cast<uint64_t>(k)});
+    const double t = (static_cast<double>(k) + offset) * dt;
+    log_w += dt * log_weight_rate(residual, x, t, base_velocity(base, x, t), at::Tensor(),
+                                  divergence, {probe_key, first_member, static_cast<uint64_t>(k)});
   }
   return log_w;
 }

@@ -17,21 +17,26 @@ at::Tensor log_weight_rate(const VelocityField& residual, const at::Tensor& x, d
                            const at::Tensor& v, const at::Tensor& xdot,
                            const DivergenceOptions& divergence, const ProbeKey& probes);
 
-// Accumulates log w_i = Σ_k Δ · rate(x_k, t_k, ẋ_k) along each member's Euler path, the coupled
-// velocity included (MATH §5.3). Attach to JointSampler::sample for one batch.
+// Accumulates log w_i = Σ_k Δ · rate along each member's Euler path, the coupled velocity
+// included (MATH §5.3). Attach to JointSampler::sample for one batch.
 class TrajectoryLogWeights final : public StepObserver {
  public:
-  // `residual` is borrowed. Hutchinson probes of member m at step k are keyed by
+  // `base` (v) and `residual` (r) are borrowed. With `left` quadrature the rate uses the velocity
+  // the sampler reports, so the sampler must be driven by `base`; `midpoint` evaluates `base`
+  // itself and accepts any driver. Hutchinson probes of member m at step k are keyed by
   // (probe_key, m, k) with members numbered from `first_member`.
-  TrajectoryLogWeights(const VelocityField& residual, DivergenceOptions divergence,
-                       RandomKey probe_key, int64_t first_member);
+  TrajectoryLogWeights(const VelocityField& base, const VelocityField& residual,
+                       Quadrature quadrature, DivergenceOptions divergence, RandomKey probe_key,
+                       int64_t first_member);
   void observe(const at::Tensor& x, double t, double dt, const at::Tensor& v,
                const at::Tensor& xdot) override;
   // log w of every member after the last step: [n].
   const at::Tensor& log_w() const { return log_w_; }
 
  private:
+  const VelocityField& base_;
   const VelocityField& residual_;
+  Quadrature quadrature_;
   DivergenceOptions divergence_;
   RandomKey probe_key_;
   int64_t first_member_;
@@ -39,10 +44,11 @@ class TrajectoryLogWeights final : public StepObserver {
   at::Tensor log_w_;
 };
 
-// log w(x) = Σ_k Δ · [∇·r + r·(t(u + v) − x)/(1 − t)] at the fixed final positions x, over the
-// grid t_k = k/N (MATH §5.4; N extra evaluations of v and r). x: [n, *shape] → [n].
+// log w(x) = Σ_k Δ · [∇·r + r·(t(u + v) − x)/(1 − t)] at the fixed final positions x, at
+// t_k = k/N (left) or (k + ½)/N (midpoint) (MATH §5.4; N extra evaluations of v and r).
+// x: [n, *shape] → [n].
 at::Tensor fixed_position_log_weights(const VelocityField& base, const VelocityField& residual,
-                                      const at::Tensor& x, int64_t steps,
+                                      const at::Tensor& x, int64_t steps, Quadrature quadrature,
                                       const DivergenceOptions& divergence, RandomKey probe_key,
                                       int64_t first_member);
 

@@ -41,4 +41,10 @@ struct SamplerOptions {
   bool coupled() const { return objective != Objective::iid && lambda != 0.0; }
 };
 
+// Where the log-weight rate of an Euler step is evaluated (MATH §5.3). `left`: at the step's
+// start, MATH §5.3's sum, first order in 1/N. `midpoint`: halfway along the step's straight
+// segment (the Euler path is piecewise linear and the identity holds on it exactly), second
+// order in 1/N, never at the singular t = 1; one more evaluation of the base field per step.
+enum class Quadrature { left, midpoint };
+
 }  // namespace jointflow

@@ -141,13 +141,13 @@ int run(int argc, char** argv) {
   const BenchOptions bench = parse_arguments(argc, argv);
   at::set_num_threads(static_cast<int>(bench.threads));
   const MixtureFlow flow(named_mixture("gmm8d"), at::kDouble, at::kCPU);
-  std::vector<Case> cases{{Objective::iid, ScoreRegularization::none, {}}};
+  std::vector<Case> cases{{Objective::iid, ScoreRegularization::none, {}, {}}};
   for (const std::string& name : bench.objectives) {
     const Objective objective = parse_choice("--objectives", name, objective_choices());
     JF_CHECK(objective != Objective::iid, "--objectives lists coupled objectives; iid always runs");
     for (ScoreRegularization sr :
          {ScoreRegularization::none, ScoreRegularization::soft, ScoreRegularization::hard})
-      cases.push_back({objective, sr, {}});
+      cases.push_back({objective, sr, {}, {}});
   }
   const double load_before = load_average();
   for (int64_t repetition = 0; repetition < bench.repetitions; ++repetition)

@@ -82,6 +82,22 @@ TEST(MlpVelocity, SinusoidalEmbeddingWidensTheInput) {
   EXPECT_EQ(model->named_parameters()["linear0.weight"].size(1), 9);
 }
 
+TEST(MlpVelocity, VanishAtOneScalesTheOutputByOneMinusT) {
+  // The residual's form (MATH §5.2): the same network times (1 − t), hence exactly 0 at t = 1.
+  MlpVelocity plain(MlpVelocityOptions(2).hidden({8}).seed(3));
+  MlpVelocity vanishing(MlpVelocityOptions(2).hidden({8}).seed(3).vanish_at_one(true));
+  plain->to(at::kDouble);
+  vanishing->to(at::kDouble);
+  const at::Tensor x = probe_x(4, 2);
+  const at::Tensor t = at::tensor({0.0, 0.25, 0.9, 1.0}, kDouble);
+  const at::Tensor expected = plain->velocity(x, t) * (1 - t).unsqueeze(1);
+  EXPECT_TRUE(at::allclose(vanishing->velocity(x, t), expected, 0, 1e-15));
+  EXPECT_EQ(vanishing->velocity(x, t)[3].abs().max().item<double>(), 0.0);
+  EXPECT_GT(plain->velocity(x, t)[3].abs().max().item<double>(), 1e-3);
+  EXPECT_TRUE(at::allclose(vanishing->velocity(x, at::scalar_tensor(0.25, kDouble)),
+                           plain->velocity(x, at::scalar_tensor(0.25, kDouble)) * 0.75, 0, 1e-15));
+}
+
 TEST(MlpVelocity, Float32AndFloat64Agree) {
   MlpVelocity single(MlpVelocityOptions(2).hidden({32, 32}).seed(1));
   MlpVelocity twin(MlpVelocityOptions(2).hidden({32, 32}).seed(1));

@@ -45,7 +45,8 @@ class CudaFlow : public testing::Test {
   }
 
   StageContext context(Communicator& comm, at::Device device) const {
-    return {comm, device, "test", [](const Config&) { return "test"; }};
+    return {comm, device, "test", [](const Config&) { return "test"; },
+            [](const std::string&) { return Config{}; }};
   }
 
   int rank_ = 0;

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include <functional>
+#include <utility>
 
 #include "dist/local_communicator.h"
 #include "models/divergence.h"
@@ -52,44 +52,49 @@ struct Flows {
   }
 };
 
-constexpr int64_t kSteps = 10000;  // first order in 1/N: 1e-3 needs N ≈ 10⁴ (MATH §5.3)
 const DivergenceOptions kExact{};
 
-// Euler path ẋ = drive(x, t) with the log-weight rate accumulated at the left point.
-at::Tensor integrate(const Flows& flows, at::Tensor x,
-                     const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& drive,
-                     at::Tensor& log_w) {
-  const double dt = 1.0 / kSteps;
-  log_w = at::zeros({x.size(0)}, kDouble);
-  for (int64_t k = 0; k < kSteps; ++k) {
-    const double t = k * dt;
-    const at::Tensor time = at::scalar_tensor(t, kDouble);
+// Largest |log w − (log p_1 − log q_1)| over paths from x0 driven by ẋ = `driver`(x, t), with
+// the rate accumulated by TrajectoryLogWeights on an N-step Euler grid.
+double max_path_error(const Flows& flows, const VelocityField& driver, at::Tensor x,
+                      Quadrature quadrature, int64_t steps) {
+  TrajectoryLogWeights weights(flows.v, flows.r, quadrature, kExact, {1, RandomStream::hutchinson}, 0);
+  const double dt = 1.0 / static_cast<double>(steps);
+  for (int64_t k = 0; k < steps; ++k) {
+    const double t = static_cast<double>(k) * dt;
     at::Tensor v, xdot;
     {
       at::NoGradGuard no_grad;
-      v = flows.v.velocity(x, time);
-      xdot = drive(x, time);
+      v = flows.v.velocity(x, at::scalar_tensor(t, kDouble));
+      xdot = driver.velocity(x, at::scalar_tensor(t, kDouble));
     }
-    log_w += dt * log_weight_rate(flows.r, x, t, v, xdot, kExact, {});
+    // The left rule takes the base velocity from the sampler: here, v at x.
+    weights.observe(x, t, dt, v, xdot);
     x = x + dt * xdot;
   }
-  return x;
+  return (weights.log_w() - flows.exact_log_w(x)).abs().max().item<double>();
 }
 
 TEST(LogWeights, AlongPathsDrivenByVAndByU) {
+  // Midpoint rule: 1e-3 on 200 steps (the left rule needs about 10⁴, MATH §5.3).
   const Flows flows;
   at::manual_seed(3);
   const at::Tensor x0 = at::randn({200, 2}, kDouble);
-  for (const char* name : {"v", "u"}) {
-    const VelocityField& driver = std::string(name) == "v"
-                                      ? static_cast<const VelocityField&>(flows.v)
-                                      : static_cast<const VelocityField&>(flows.u);
-    at::Tensor log_w;
-    const at::Tensor x1 = integrate(
-        flows, x0, [&](const at::Tensor& x, const at::Tensor& t) { return driver.velocity(x, t); },
-        log_w);
-    EXPECT_LT((log_w - flows.exact_log_w(x1)).abs().max().item<double>(), 1e-3) << "driven by " << name;
-  }
+  EXPECT_LT(max_path_error(flows, flows.v, x0, Quadrature::midpoint, 200), 1e-3) << "driven by v";
+  EXPECT_LT(max_path_error(flows, flows.u, x0, Quadrature::midpoint, 200), 1e-3) << "driven by u";
+}
+
+TEST(LogWeights, LeftRuleIsFirstOrderAndMidpointRuleSecondOrder) {
+  // Doubling N halves the left rule's error and quarters the midpoint rule's.
+  const Flows flows;
+  at::manual_seed(4);
+  const at::Tensor x0 = at::randn({200, 2}, kDouble);
+  const double left_ratio = max_path_error(flows, flows.u, x0, Quadrature::left, 200) /
+                            max_path_error(flows, flows.u, x0, Quadrature::left, 400);
+  const double midpoint_ratio = max_path_error(flows, flows.u, x0, Quadrature::midpoint, 200) /
+                                max_path_error(flows, flows.u, x0, Quadrature::midpoint, 400);
+  EXPECT_NEAR(left_ratio, 2.0, 0.3);
+  EXPECT_NEAR(midpoint_ratio, 4.0, 0.6);
 }
 
 TEST(LogWeights, AlongCoupledSamplerPaths) {
@@ -101,35 +106,15 @@ TEST(LogWeights, AlongCoupledSamplerPaths) {
   options.sr = ScoreRegularization::soft;
   options.group_size = 5;
   options.groups = 40;
-  // Diversity kicks make the path rougher than v's or u's: twice the steps for the same 1e-3.
-  options.steps = 2 * kSteps;
+  options.steps = 200;
   LocalCommunicator comm;
   const JointSampler sampler(flows.v, options, comm, at::kDouble, at::kCPU);
   const GroupLayout layout = make_group_layout(0, options.groups, options.group_size, 1, 0);
-  TrajectoryLogWeights weights(flows.r, kExact, {1, RandomStream::hutchinson}, 0);
+  TrajectoryLogWeights weights(flows.v, flows.r, Quadrature::midpoint, kExact,
+                               {1, RandomStream::hutchinson}, 0);
   const SampledBlock block = sampler.sample(layout, {1, RandomStream::initial_noise}, &weights);
   EXPECT_LT((weights.log_w() - flows.exact_log_w(block.x1)).abs().max().item<double>(), 1e-3);
 }
-
-// Forwards a sampler driven by u = v + r to TrajectoryLogWeights with the base velocity v that
-// the rate of MATH §5.3 needs (the sampler reports its own field's velocity, here u).
-class BaseVelocityObserver final : public StepObserver {
- public:
-  BaseVelocityObserver(const VelocityField& base, StepObserver& inner) : base_(base), inner_(inner) {}
-  void observe(const at::Tensor& x, double t, double dt, const at::Tensor&,
-               const at::Tensor& xdot) override {
-    at::Tensor v;
-    {
-      at::NoGradGuard no_grad;
-      v = base_.velocity(x, at::scalar_tensor(t, x.options()));
-    }
-    inner_.observe(x, t, dt, v, xdot);
-  }
-
- private:
-  const VelocityField& base_;
-  StepObserver& inner_;
-};
 
 struct SetMean {
   double mean, se;
@@ -151,13 +136,14 @@ void weighted_sets(const Flows& flows, const VelocityField& driver, at::Tensor& 
   options.lambda = 0.0;
   options.group_size = 10;
   options.groups = 1000;
-  options.steps = 100;  // the grid of the jobs; its Euler bias is below the 3-SE tolerance
+  options.steps = 100;  // the grid of the jobs
   LocalCommunicator comm;
   const JointSampler sampler(driver, options, comm, at::kDouble, at::kCPU);
   const GroupLayout layout = make_group_layout(0, options.groups, options.group_size, 1, 0);
-  TrajectoryLogWeights weights(flows.r, kExact, {4, RandomStream::hutchinson}, 0);
-  BaseVelocityObserver observer(flows.v, weights);
-  const SampledBlock block = sampler.sample(layout, {4, RandomStream::initial_noise}, &observer);
+  // The midpoint rule evaluates v itself, so the sampler may be driven by u.
+  TrajectoryLogWeights weights(flows.v, flows.r, Quadrature::midpoint, kExact,
+                               {4, RandomStream::hutchinson}, 0);
+  const SampledBlock block = sampler.sample(layout, {4, RandomStream::initial_noise}, &weights);
   const at::Tensor w = weights.log_w().exp().view({options.groups, options.group_size});
   mean_w = w.mean(1);
   estimate = (w.unsqueeze(2) * block.x1.view({options.groups, options.group_size, 2})).mean(1);
@@ -190,9 +176,12 @@ TEST(LogWeights, FixedPositionMatchesTheClosedFormRatio) {
   // MATH §5.4 at fixed x: ∫ ∂_t log ρ_t(x) dt = log p_1(x) − log q_1(x) (ρ_0 = 1).
   const Flows flows;
   const at::Tensor x = named_mixture("gmm2d").means + 0.1;
-  const at::Tensor log_w =
-      fixed_position_log_weights(flows.v, flows.r, x, kSteps, kExact, {2, RandomStream::hutchinson}, 0);
-  EXPECT_LT((log_w - flows.exact_log_w(x)).abs().max().item<double>(), 1e-3);
+  for (const auto& [quadrature, steps] : {std::pair{Quadrature::midpoint, int64_t{100}},
+                                          std::pair{Quadrature::left, int64_t{4000}}}) {
+    const at::Tensor log_w = fixed_position_log_weights(flows.v, flows.r, x, steps, quadrature,
+                                                        kExact, {2, RandomStream::hutchinson}, 0);
+    EXPECT_LT((log_w - flows.exact_log_w(x)).abs().max().item<double>(), 1e-3) << steps << " steps";
+  }
 }
 
 TEST(Divergence, ExactEqualsTheTraceOfALinearField) {
