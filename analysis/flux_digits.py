@@ -1,22 +1,30 @@
 #!/usr/bin/python3
-"""Noise-annealed Flux Matching against DSM on the 8×8 digits: sample grids and a Fréchet score.
+"""Noise-annealed Flux Matching against DSM on images: sample grids and a Fréchet score.
 
-Reads flux.h5 and dsm.h5 of jobs/flux_digits.sh (/samples/x [n, 1, 8, 8] in [−1, 1],
-/metrics/*, /nll/bits_per_dim). The image-quality score needs no download: this script trains
-a small classifier itself (an MLP 64 → 128 → 10 with ReLU, plain numpy, full-batch Adam) on the
-first 1 000 digits of scikit-learn's digits file, with their labels, and reports the Fréchet
-distance between the 128 hidden features of the samples and of the other 797 digits ("FD-digits",
-in the spirit of FID but with this classifier; lower is better, and the FD of 797 real training
-digits against the same held-out digits is the floor). Also printed: the classifier's accuracy
-on the held-out digits, the entropy of the predicted labels of the samples (ln 10 = 2.303 when
-all ten classes are equally present), NLL in bits/dim (pf-ODE, +7 for 8-bit-like data is not
-applicable to 17-level digits, so the value is per [−1, 1]-scaled dimension), and the training
-time. Writes a PNG of sample grids (--figure). Exit status 0 when FD-digits(Flux) is at most
-three times FD-digits(DSM) and both beat unit Gaussian noise, 1 otherwise, 2 on missing files.
+Reads flux.h5 and dsm.h5 of jobs/flux_digits.sh (/samples/x [n, 1, side, side] in [−1, 1],
+/metrics/*, /nll/bits_per_dim) for one of two data sets (--dataset):
+- digits: scikit-learn's 8×8 digits. The classifier learns the first 1 000 digits; its features
+  of the other 797 are the reference, and 797 of its own training digits give the floor row.
+- fashion_mnist: Fashion-MNIST shrunk to --size × --size by adaptive average pooling, as
+  `data.size` does (src/data/datasets.cpp). The classifier learns the first 10 000 training
+  images; the first 2 000 images of the test file are the reference, and 512 training images
+  it did not see (from index 50 000, images the generative models trained on) give the floor
+  row, the samples' count so that both carry the same small-sample bias.
+The image-quality score needs no download: this script trains a small classifier itself (an MLP
+d → 128 → 10 with ReLU, plain numpy, full-batch Adam, 600 epochs) and reports the Fréchet
+distance between the 128 hidden features of the samples and of the reference images ("FD-digits"
+or "FD-fashion": FID's formula in this classifier's features, not FID and not comparable with
+it; lower is better). Also printed: the classifier's accuracy on the reference images, the
+entropy of the predicted labels of the samples (ln 10 = 2.303 when all ten classes are equally
+present), NLL in bits/dim (pf-ODE, per [−1, 1]-scaled dimension of continuous data, no
+dequantization) and the training time. Writes a PNG of sample grids (--figure). Exit status 0
+when FD(Flux) is at most three times FD(DSM) and both beat unit Gaussian noise, 1 otherwise,
+2 on missing files.
 
 Sample runs:
   /usr/bin/python3 analysis/flux_digits.py flux-digits-results
   /usr/bin/python3 analysis/flux_digits.py /tmp/digits --figure docs/flux-digits.png --markdown
+  /usr/bin/python3 analysis/flux_digits.py /tmp/fashion --dataset fashion_mnist --markdown
 """
 import argparse
 import gzip
@@ -28,6 +36,7 @@ import numpy as np
 from scipy import linalg
 
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+FASHION = "/usr/share/datasets/fashion-mnist"
 LABELS = {"flux": "Flux Matching", "dsm": "DSM"}
 
 
@@ -37,12 +46,54 @@ def load_digits(path):
     return rows[:, :64] / 16.0 * 2 - 1, rows[:, 64].astype(int)
 
 
+def read_idx(path):
+    """An IDX file (gzip) as a uint8 array: magic 0x0000 08 <rank>, big-endian sizes, then bytes."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    if data[:3] != b"\0\0\x08" or rank not in (1, 3):
+        sys.exit(f"'{path}' is not an IDX file of unsigned bytes")
+    shape = np.frombuffer(data[4:4 + 4 * rank], dtype=">u4").astype(int)
+    return np.frombuffer(data[4 + 4 * rank:], dtype=np.uint8).reshape(shape)
+
+
+def pooling_matrix(native, side):
+    """Row i averages pixels floor(i·n/s) .. ceil((i + 1)·n/s) − 1: adaptive average pooling."""
+    matrix = np.zeros((side, native))
+    for i in range(side):
+        begin, end = (i * native) // side, -((-(i + 1) * native) // side)
+        matrix[i, begin:end] = 1.0 / (end - begin)
+    return matrix
+
+
+def load_fashion(directory, split, side):
+    """Fashion-MNIST images scaled to [−1, 1] and shrunk to side × side, flattened, and labels."""
+    prefix = os.path.join(directory, "train" if split == "train" else "t10k")
+    images = read_idx(prefix + "-images-idx3-ubyte.gz")
+    labels = read_idx(prefix + "-labels-idx1-ubyte.gz").astype(int)
+    x = images.astype(np.float64) * (2.0 / 255.0) - 1.0
+    if side != x.shape[1]:
+        pool = pooling_matrix(x.shape[1], side)
+        x = pool @ x @ pool.T
+    return x.reshape(len(x), -1), labels
+
+
+def reference_sets(args):
+    """(classifier images, labels), (reference images, labels), floor images, score name."""
+    if args.dataset == "digits":
+        x, y = load_digits(args.digits)
+        return (x[:1000], y[:1000]), (x[1000:], y[1000:]), x[:797], "FD-digits"
+    x, y = load_fashion(args.fashion, "train", args.size)
+    test_x, test_y = load_fashion(args.fashion, "test", args.size)
+    return (x[:10000], y[:10000]), (test_x[:2000], test_y[:2000]), x[50000:50512], "FD-fashion"
+
+
 class Classifier:
-    """64 → 128 → 10 MLP (ReLU), trained full-batch with Adam on cross-entropy."""
+    """d → 128 → 10 MLP (ReLU), trained full-batch with Adam on cross-entropy."""
 
     def __init__(self, x, y, epochs=600, seed=0):
         rng = np.random.default_rng(seed)
-        self.w1 = rng.normal(0, 1 / 8, (64, 128))
+        self.w1 = rng.normal(0, 1 / np.sqrt(x.shape[1]), (x.shape[1], 128))
         self.b1 = np.zeros(128)
         self.w2 = rng.normal(0, 1 / np.sqrt(128), (128, 10))
         self.b2 = np.zeros(10)
@@ -85,17 +136,20 @@ def entropy(labels):
     return float(-(p * np.log(p)).sum())
 
 
-def figure(runs, real, path):
+def figure(runs, real, real_title, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    panels = [("real digits", real[:64])] + [(LABELS[n], r["x"][:64]) for n, r in runs.items()]
+    side = int(round(np.sqrt(real.shape[1])))
+    panels = [(real_title, real[:64])] + [(LABELS[n], r["x"][:64]) for n, r in runs.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.3))
+    cell = side + 1
     for ax, (title, images) in zip(axes, panels):
-        grid = np.ones((8 * 9 + 1, 8 * 9 + 1))
-        for k, image in enumerate(images.reshape(-1, 8, 8)):
+        grid = np.ones((8 * cell + 1, 8 * cell + 1))
+        for k, image in enumerate(images.reshape(-1, side, side)):
             r, c = divmod(k, 8)
-            grid[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = np.clip((image + 1) / 2, 0, 1)
+            grid[1 + cell * r:cell * (r + 1), 1 + cell * c:cell * (c + 1)] = \
+                np.clip((image + 1) / 2, 0, 1)
         ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
@@ -107,30 +161,40 @@ def figure(runs, real, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
+    parser.add_argument("--dataset", choices=("digits", "fashion_mnist"), default="digits")
     parser.add_argument("--digits", default=DIGITS, help="scikit-learn's digits.csv.gz")
+    parser.add_argument("--fashion", default=FASHION,
+                        help="directory of the Fashion-MNIST *-idx?-ubyte.gz files")
+    parser.add_argument("--size", type=int, default=16,
+                        help="fashion_mnist: the side the images were shrunk to (data.size)")
     parser.add_argument("--figure", help="write a PNG of sample grids here")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
+    (train_x, train_y), (held_x, held_y), floor_x, score = reference_sets(args)
     runs = {}
     for name in ("flux", "dsm"):
         path = os.path.join(args.directory, name + ".h5")
         try:
             with h5py.File(path, "r") as f:
-                runs[name] = {"x": f["samples/x"][:].reshape(-1, 64),
+                runs[name] = {"x": f["samples/x"][:].reshape(len(f["samples/x"]), -1),
                               **{k: f["metrics"][k][()] for k in f["metrics"]}}
         except (OSError, KeyError) as error:
             print(f"cannot read {path}: {error} (run jobs/flux_digits.sh)", file=sys.stderr)
             return 2
-    x, y = load_digits(args.digits)
-    train_x, train_y, held_x, held_y = x[:1000], y[:1000], x[1000:], y[1000:]
+        if runs[name]["x"].shape[1] != train_x.shape[1]:
+            print(f"{path}: samples of {runs[name]['x'].shape[1]} pixels, but --dataset "
+                  f"{args.dataset} has {train_x.shape[1]} (check --dataset and --size)",
+                  file=sys.stderr)
+            return 2
     classifier = Classifier(train_x, train_y)
     accuracy = float((classifier.predict(held_x) == held_y).mean())
     held = classifier.features(held_x)
-    floor = frechet(classifier.features(train_x[:len(held_x)]), held)
-    noise = np.random.default_rng(1).normal(size=(512, 64))
+    floor = frechet(classifier.features(floor_x), held)
+    noise = np.random.default_rng(1).normal(size=(512, train_x.shape[1]))
     noise_fd = frechet(classifier.features(noise), held)
-    print(f"classifier accuracy on the {len(held_x)} held-out digits: {accuracy:.3f}")
-    header = ["run", "FD-digits", "label entropy", "NLL bits/dim", "MMD²", "steps", "train s"]
+    held_name = "held-out digits" if args.dataset == "digits" else "test images"
+    print(f"classifier accuracy on the {len(held_x)} {held_name}: {accuracy:.3f}")
+    header = ["run", score, "label entropy", "NLL bits/dim", "MMD²", "steps", "train s"]
     rows = []
     for name, run in runs.items():
         run["fd"] = frechet(classifier.features(run["x"]), held)
@@ -138,7 +202,8 @@ def main():
         rows.append([LABELS[name], f"{run['fd']:.2f}",
                      f"{entropy(classifier.predict(run['x'])):.3f}", nll, f"{run['mmd2']:.4f}",
                      f"{int(run['steps'])}", f"{run['train_seconds']:.0f}"])
-    rows.append(["real digits (floor)", f"{floor:.2f}", f"{entropy(train_y):.3f}", "", "", "", ""])
+    real = "real digits" if args.dataset == "digits" else "real images"
+    rows.append([f"{real} (floor)", f"{floor:.2f}", f"{entropy(train_y):.3f}", "", "", "", ""])
     rows.append(["Gaussian noise", f"{noise_fd:.2f}", "", "", "", "", ""])
     if args.markdown:
         print("| " + " | ".join(header) + " |")
@@ -149,12 +214,13 @@ def main():
         widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
         for row in [header] + rows:
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    checks = [("FD-digits(Flux) <= 3 FD-digits(DSM)", runs["flux"]["fd"] <= 3 * runs["dsm"]["fd"]),
+    checks = [(f"{score}(Flux) <= 3 {score}(DSM)", runs["flux"]["fd"] <= 3 * runs["dsm"]["fd"]),
               ("both beat Gaussian noise", max(r["fd"] for r in runs.values()) < noise_fd)]
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     if args.figure:
-        figure(runs, x, args.figure)
+        title = real if args.dataset == "digits" else f"real Fashion-MNIST ({args.size}×{args.size})"
+        figure(runs, floor_x, title, args.figure)
     return 0 if all(ok for _, ok in checks) else 1
 
 
