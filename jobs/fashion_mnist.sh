@@ -17,43 +17,29 @@
 #   jobs/fashion_mnist.sh --out /tmp/fm --sample-steps 25    # coarser Euler grid for all rows
 #   jobs/fashion_mnist.sh --analyse-only --out /tmp/fm
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jointflow="$root/build/jointflow"
 out="fashion-mnist"
 ranks=1
 reference=1000
-analyse_only=false
 train_options=()
 sample_options=()
 reference_options=()
 analysis_options=()
 
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
-while [[ $# -gt 0 ]]; do
+job_option() {  # option value: the options of this script alone
   case "$1" in
-    --jointflow) jointflow="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --ranks) ranks="$2"; shift 2 ;;
-    --train-steps) train_options+=(--train.steps "$2"); shift 2 ;;
-    --groups) sample_options+=(--sampler.groups "$2"); shift 2 ;;
-    --reference) reference="$2"; shift 2 ;;
-    --sample-steps) sample_options+=(--sampler.steps "$2"); reference_options+=(--sampler.steps "$2")
-      shift 2 ;;
-    --figures) analysis_options+=(--figures "$2"); shift 2 ;;
-    --analyse-only) analyse_only=true; shift ;;
-    --help|-h) usage; exit 0 ;;
-    *) echo "fashion_mnist.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    --reference) reference="$2" ;;
+    --sample-steps) sample_options+=(--sampler.steps "$2"); reference_options+=(--sampler.steps "$2") ;;
+    --figures) analysis_options+=(--figures "$2") ;;
   esac
-done
+}
+parse_options "--ranks --train-steps --groups --reference --sample-steps --figures" "$@"
 
 config="$root/jobs/fashion_mnist.ini"
 checkpoint="$out/fashion-mnist.ckpt"
-launch=()
-if (( ranks > 1 )); then
-  [[ "$(id -u)" == 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  launch=(mpiexec -n "$ranks" --oversubscribe)
-fi
+set_launch "$ranks"
 
 sample() {  # name options...
   local name="$1"
@@ -64,16 +50,9 @@ sample() {  # name options...
 }
 
 if ! $analyse_only; then
-  [[ -x "$jointflow" ]] || { echo "fashion_mnist.sh: no executable at $jointflow" >&2; exit 2; }
-  mkdir -p "$out"
-  echo "fashion_mnist.sh: training on $ranks rank(s), $(uptime | sed 's/.*load/load/')"
-  start=$(date +%s)
-  ${launch[@]+"${launch[@]}"} "$jointflow" train-flow --config "$config" \
-    --model.path "$checkpoint" --run.output "$out/train.h5" --train.resume true \
-    ${train_options[@]+"${train_options[@]}"} 2>&1 | tee -a "$out/train.log"
-  # A resumed run with nothing left to train keeps the timing of the run that trained.
-  tail -n 1 "$out/train.log" | grep -q "already at step" ||
-    echo "$(( $(date +%s) - start ))" >"$out/train_seconds.txt"
+  prepare_run
+  echo "fashion_mnist.sh: training on $ranks rank(s), $(load_average)"
+  train_flow "$config" "$checkpoint" ${train_options[@]+"${train_options[@]}"}
   start=$(date +%s)
   # Reference images z_m: M IID samples from another seed than the rows'.
   sample reference --run.seed 101 --sampler.groups $(( (reference + 9) / 10 )) \

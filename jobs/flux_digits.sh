@@ -12,32 +12,18 @@
 #   jobs/flux_digits.sh --analyse-only --out /tmp/digits
 #   jobs/flux_digits.sh --out /tmp/digits-short -- --train.steps 300   # extra options for both runs
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jointflow="$root/build/jointflow"
 out="flux-digits-results"
 figure=""
-analyse_only=false
 extra=()
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --jointflow) jointflow="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --figure) figure="$2"; shift 2 ;;
-    --analyse-only) analyse_only=true; shift ;;
-    --help|-h) usage; exit 0 ;;
-    --) shift; extra=("$@"); break ;;
-    *) echo "flux_digits.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options "--figure --" "$@"
 
 if ! $analyse_only; then
-  [[ -x "$jointflow" ]] || { echo "flux_digits.sh: no executable at $jointflow (--jointflow PATH)" >&2; exit 2; }
-  mkdir -p "$out"
+  prepare_run
   for loss in dsm flux; do
-    echo "flux_digits.sh: $loss, $(uptime | sed 's/.*load/load/')"
+    echo "flux_digits.sh: $loss, $(load_average)"
     "$jointflow" train-flux --config "$root/configs/flux/digits.ini" --flux.loss "$loss" \
       --model.path "$out/$loss.ckpt" --run.output "$out/$loss.h5" ${extra[@]+"${extra[@]}"} \
       >"$out/$loss.log" 2>&1 ||

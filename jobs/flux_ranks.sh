@@ -16,35 +16,22 @@
 #   jobs/flux_ranks.sh --analyse-only --out /tmp/ranks
 #   jobs/flux_ranks.sh --out /tmp/ranks-few -- --flux.samples 500   # extra options for every run
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jointflow="$root/build/jointflow"
 out="flux-ranks-results"
-analyse_only=false
 extra=()
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --jointflow) jointflow="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --analyse-only) analyse_only=true; shift ;;
-    --help|-h) usage; exit 0 ;;
-    --) shift; extra=("$@"); break ;;
-    *) echo "flux_ranks.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options "--" "$@"
 
 if ! $analyse_only; then
-  [[ -x "$jointflow" ]] || { echo "flux_ranks.sh: no executable at $jointflow (--jointflow PATH)" >&2; exit 2; }
-  mkdir -p "$out"
+  prepare_run
   # name, ranks, then the options that make the run.
   for run in "np1 1" "np3 3" "np1-b171 1 --train.batch_size 171"; do
     # shellcheck disable=SC2086  # run is "name ranks options..."
     set -- $run
     name="$1" ranks="$2"
     shift 2
-    echo "flux_ranks.sh: $name, $(uptime | sed 's/.*load/load/')"
+    echo "flux_ranks.sh: $name, $(load_average)"
     mpiexec --oversubscribe -np "$ranks" "$jointflow" train-flux \
       --config "$root/configs/flux/ring.ini" --train.steps 3000 --train.ema_decay 0.998 "$@" \
       --model.path "$out/$name.ckpt" --run.output "$out/$name.h5" \

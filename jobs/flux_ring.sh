@@ -12,28 +12,14 @@
 #   jobs/flux_ring.sh --analyse-only --out /tmp/ring
 #   jobs/flux_ring.sh --out /tmp/ring-short -- --train.steps 1000    # extra options for every run
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jointflow="$root/build/jointflow"
 out="flux-ring-results"
 parallel=2
 figure=""
-analyse_only=false
 extra=()
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --jointflow) jointflow="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --parallel) parallel="$2"; shift 2 ;;
-    --figure) figure="$2"; shift 2 ;;
-    --analyse-only) analyse_only=true; shift ;;
-    --help|-h) usage; exit 0 ;;
-    --) shift; extra=("$@"); break ;;
-    *) echo "flux_ring.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options "--parallel --figure --" "$@"
 
 # name, then the options that make the run.
 runs=(
@@ -52,25 +38,9 @@ run_one() {  # name options...
 }
 
 if ! $analyse_only; then
-  [[ -x "$jointflow" ]] || { echo "flux_ring.sh: no executable at $jointflow (--jointflow PATH)" >&2; exit 2; }
-  mkdir -p "$out"
-  echo "flux_ring.sh: ${#runs[@]} runs, $parallel at a time, $(uptime | sed 's/.*load/load/')"
-  failed=0
-  running=0
-  for run in "${runs[@]}"; do
-    if (( running >= parallel )); then
-      wait -n || failed=1
-      running=$((running - 1))
-    fi
-    # shellcheck disable=SC2086  # run is "name options..."
-    run_one $run &
-    running=$((running + 1))
-  done
-  while (( running > 0 )); do
-    wait -n || failed=1
-    running=$((running - 1))
-  done
-  (( failed == 0 )) || exit 1
+  prepare_run
+  echo "flux_ring.sh: ${#runs[@]} runs, $parallel at a time, $(load_average)"
+  run_rows run_one "$parallel" "${runs[@]}" || exit 1
 fi
 
 exec /usr/bin/python3 "$root/analysis/flux_ring.py" "$out" ${figure:+--figure "$figure"}

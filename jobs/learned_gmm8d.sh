@@ -14,30 +14,15 @@
 #   jobs/learned_gmm8d.sh --out /tmp/lg8 --train-steps 2000 --groups 1000   # a quick look
 #   jobs/learned_gmm8d.sh --analyse-only --out /tmp/lg8
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jointflow="$root/build/jointflow"
 out="learned-gmm8d"
 ranks=1
 parallel="$(nproc 2>/dev/null || echo 2)"
-analyse_only=false
 train_options=()
 sample_options=()
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --jointflow) jointflow="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --ranks) ranks="$2"; shift 2 ;;
-    --parallel) parallel="$2"; shift 2 ;;
-    --train-steps) train_options+=(--train.steps "$2"); shift 2 ;;
-    --groups) sample_options+=(--sampler.groups "$2"); shift 2 ;;
-    --analyse-only) analyse_only=true; shift ;;
-    --help|-h) usage; exit 0 ;;
-    *) echo "learned_gmm8d.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options "--ranks --parallel --train-steps --groups" "$@"
 
 config="$root/jobs/learned_gmm8d.ini"
 checkpoint="$out/learned-gmm8d.ckpt"
@@ -58,37 +43,13 @@ run_row() {  # name kind objective sr
 }
 
 if ! $analyse_only; then
-  [[ -x "$jointflow" ]] || { echo "learned_gmm8d.sh: no executable at $jointflow" >&2; exit 2; }
-  mkdir -p "$out"
-  echo "learned_gmm8d.sh: training on $ranks rank(s), $(uptime | sed 's/.*load/load/')"
-  start=$(date +%s)
-  launch=()
-  if (( ranks > 1 )); then
-    [[ "$(id -u)" == 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-    launch=(mpiexec -n "$ranks" --oversubscribe)
-  fi
-  ${launch[@]+"${launch[@]}"} "$jointflow" train-flow --config "$config" \
-    --model.path "$checkpoint" --run.output "$out/train.h5" --train.resume true \
-    ${train_options[@]+"${train_options[@]}"} 2>&1 | tee -a "$out/train.log"
-  # A resumed run with nothing left to train keeps the timing of the run that trained.
-  tail -n 1 "$out/train.log" | grep -q "already at step" ||
-    echo "$(( $(date +%s) - start ))" >"$out/train_seconds.txt"
+  prepare_run
+  echo "learned_gmm8d.sh: training on $ranks rank(s), $(load_average)"
+  set_launch "$ranks"
+  train_flow "$config" "$checkpoint" ${train_options[@]+"${train_options[@]}"}
   start=$(date +%s)
   failed=0
-  running=0
-  for row in "${rows[@]}"; do
-    if (( running >= parallel )); then
-      wait -n || failed=1
-      running=$((running - 1))
-    fi
-    # shellcheck disable=SC2086  # row is "name kind objective sr"
-    run_row $row &
-    running=$((running + 1))
-  done
-  while (( running > 0 )); do
-    wait -n || failed=1
-    running=$((running - 1))
-  done
+  run_rows run_row "$parallel" "${rows[@]}" || failed=1
   echo "$(( $(date +%s) - start ))" >"$out/sample_seconds.txt"
   (( failed == 0 )) || exit 1
 fi

@@ -16,26 +16,13 @@
 #   jobs/table1.sh --analyse-only --out /tmp/table1  # re-print the table from existing files
 #   jobs/table1.sh --out /tmp/t1-small -- --sampler.groups 1000   # extra options for every row
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-jointflow="$root/build/jointflow"
 out="table1-results"
 parallel="$(nproc 2>/dev/null || echo 2)"
-analyse_only=false
 extra=()
-
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --jointflow) jointflow="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    --parallel) parallel="$2"; shift 2 ;;
-    --analyse-only) analyse_only=true; shift ;;
-    --help|-h) usage; exit 0 ;;
-    --) shift; extra=("$@"); break ;;
-    *) echo "table1.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+parse_options "--parallel --" "$@"
 
 # name objective sr; the slowest rows first, so that the last ones to start are short.
 rows=(
@@ -62,25 +49,11 @@ run_row() {  # name objective sr
 }
 
 if ! $analyse_only; then
-  [[ -x "$jointflow" ]] || { echo "table1.sh: no executable at $jointflow (--jointflow PATH)" >&2; exit 2; }
-  mkdir -p "$out"
-  echo "table1.sh: ${#rows[@]} rows, $parallel at a time, $(uptime | sed 's/.*load/load/')"
+  prepare_run
+  echo "table1.sh: ${#rows[@]} rows, $parallel at a time, $(load_average)"
   start=$(date +%s.%N)
   failed=0
-  running=0
-  for row in "${rows[@]}"; do
-    if (( running >= parallel )); then
-      wait -n || failed=1
-      running=$((running - 1))
-    fi
-    # shellcheck disable=SC2086  # row is "name objective sr"
-    run_row $row &
-    running=$((running + 1))
-  done
-  while (( running > 0 )); do
-    wait -n || failed=1
-    running=$((running - 1))
-  done
+  run_rows run_row "$parallel" "${rows[@]}" || failed=1
   wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
   echo "table1.sh: sampling wall time ${wall} s"
   echo "$wall" >"$out/wall_seconds.txt"
