@@ -103,6 +103,7 @@ struct TrainOptions {
   int64_t epochs = 100;       // passes over the data (paper A App. E)
   int64_t steps = 0;          // optimizer steps; 0: from epochs
   int64_t warmup_steps = 0;
+  LrSchedule schedule = LrSchedule::constant;
   double clip_norm = 0.0;
   double ema_decay = 0.0;
   int64_t checkpoint_every = 0;

@@ -22,6 +22,7 @@ TrainerOptions trainer_options(const Config& config, int64_t steps, const std::s
       .lr(train.lr)
       .weight_decay(train.weight_decay)
       .warmup_steps(train.warmup_steps)
+      .schedule(train.schedule)
       .clip_norm(train.clip_norm)
       .ema_decay(train.ema_decay)
       .steps(steps)

@@ -19,6 +19,8 @@ using detail::concat;
 
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
+
 // Option errors are the same on every rank: collective, so that the job ends cleanly.
 void require(bool condition, const std::string& message) {
   if (!condition) throw Error(message, /*collective=*/true);
@@ -29,6 +31,12 @@ void require(bool condition, const std::string& message) {
 const ChoiceTable<OptimizerKind>& optimizer_choices() {
   static const ChoiceTable<OptimizerKind> table{{"adamw", OptimizerKind::adamw},
                                                 {"adam", OptimizerKind::adam}};
+  return table;
+}
+
+const ChoiceTable<LrSchedule>& lr_schedule_choices() {
+  static const ChoiceTable<LrSchedule> table{{"constant", LrSchedule::constant},
+                                             {"cosine", LrSchedule::cosine}};
   return table;
 }
 
@@ -55,10 +63,14 @@ void TrainerOptions::validate(const std::string& section) const {
   require(log_every() >= 0, concat(key("log_every"), " = ", log_every(), " must be non-negative"));
 }
 
-double warmup_learning_rate(const TrainerOptions& options, int64_t step) {
-  if (options.warmup_steps() == 0) return options.lr();
-  const double ramp = static_cast<double>(step + 1) / static_cast<double>(options.warmup_steps());
-  return options.lr() * std::min(1.0, ramp);
+double learning_rate(const TrainerOptions& options, int64_t step) {
+  const auto warmup = options.warmup_steps();
+  if (step < warmup)
+    return options.lr() * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (options.schedule() == LrSchedule::constant || options.steps() <= warmup) return options.lr();
+  const double progress =
+      static_cast<double>(step + 1 - warmup) / static_cast<double>(options.steps() - warmup);
+  return options.lr() * 0.5 * (1.0 + std::cos(kPi * std::min(1.0, progress)));
 }
 
 Trainer::Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions options,
@@ -92,7 +104,8 @@ Trainer::Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions op
   log::info(options_.label(), ": ", count, " parameters (", trained_[0].scalar_type(), ", ",
             trained_[0].device(), ") on ", comm_.size(), " rank(s), ",
             choice_name(options_.optimizer(), optimizer_choices()), " lr ", options_.lr(),
-            ", warm-up ", options_.warmup_steps(), ", clip ", options_.clip_norm(), ", EMA ",
+            ", warm-up ", options_.warmup_steps(), ", ",
+            choice_name(options_.schedule(), lr_schedule_choices()), ", clip ", options_.clip_norm(), ", EMA ",
             options_.ema_decay());
 }
 
@@ -184,7 +197,7 @@ StepStats Trainer::step(const LossClosure& closure) {
     offset += p.numel();
   }
 
-  const double lr = warmup_learning_rate(options_, s);
+  const double lr = learning_rate(options_, s);
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
   optimizer_->step();
   update_ema();

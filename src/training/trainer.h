@@ -29,6 +29,10 @@ namespace jointflow {
 enum class OptimizerKind { adamw, adam };
 const ChoiceTable<OptimizerKind>& optimizer_choices();
 
+// After the warm-up: the peak rate to the end, or a half cosine from the peak to 0 at the last step.
+enum class LrSchedule { constant, cosine };
+const ChoiceTable<LrSchedule>& lr_schedule_choices();
+
 struct TrainerOptions {
   // Throws an Error naming `<section>.<option>` (e.g. "train.lr") for an unusable value.
   void validate(const std::string& section = "train") const;
@@ -40,8 +44,9 @@ struct TrainerOptions {
   TORCH_ARG(double, beta1) = 0.9;
   TORCH_ARG(double, beta2) = 0.999;
   TORCH_ARG(double, eps) = 1e-8;
-  // Steps of linear warm-up (warmup_learning_rate); 0 = none.
+  // Steps of linear warm-up (learning_rate); 0 = none.
   TORCH_ARG(int64_t, warmup_steps) = 0;
+  TORCH_ARG(LrSchedule, schedule) = LrSchedule::constant;
   // The global gradient norm is clipped to this; 0 = off.
   TORCH_ARG(double, clip_norm) = 0.0;
   // d of the EMA shadow, updated after every step as shadow = d·shadow + (1 − d)·θ; 0 = off.
@@ -59,9 +64,10 @@ struct TrainerOptions {
   TORCH_ARG(std::string, label) = "training";
 };
 
-// Learning rate of step s (0-based): lr · min(1, (s + 1) / warmup_steps), so the first step
-// already moves; lr itself without warm-up.
-double warmup_learning_rate(const TrainerOptions& options, int64_t step);
+// Learning rate of step s (0-based) of `steps`: lr · (s + 1) / warmup_steps during the warm-up,
+// so the first step already moves; then lr (constant), or
+// lr · ½(1 + cos(π · (s + 1 − W) / (steps − W))) (cosine, W = warmup_steps), 0 after the last step.
+double learning_rate(const TrainerOptions& options, int64_t step);
 
 // A rank's loss for one step. `loss` is a 0-dim tensor on any device, differentiable in the
 // model's parameters. `weight` is this rank's share of the global mean: its number of examples
@@ -104,7 +110,7 @@ class Trainer {
   // Collective. One optimizer step at step(): clears the gradients, evaluates `loss` and
   // backpropagates, flattens every parameter's gradient (zeros where a parameter took no part)
   // together with w·loss and w into one buffer, all-reduces it once, divides by Σ w, clips,
-  // applies the optimizer at warmup_learning_rate(step()) and updates the EMA. A non-finite mean
+  // applies the optimizer at learning_rate(step()) and updates the EMA. A non-finite mean
   // loss throws a collective Error naming the step.
   StepStats step(const LossClosure& loss);
   // Collective. Steps until options.steps(), with a progress bar (loss, ETA) on rank 0, a log
