@@ -5,7 +5,7 @@
 #   2. train the residual r_φ on their final states            → residual.ckpt
 #   3. estimate with trajectory weights, per-sample output     → estimate.h5
 #   4. estimate with IID sets, per-sample output (seed 5)      → iid.h5
-#   5. sample a pool of ≥ 10⁵ joint samples (seed 3)           → pool.h5
+#   5. sample a pool of 10⁶ joint samples (seed 3)             → pool.h5
 #   6. evaluate: ground truth by local likelihood, fixed-position weights, baselines → evaluate.h5
 # then analysis/tables23.py prints both tables next to the paper's numbers.
 #
@@ -14,16 +14,16 @@
 #   RANKS=2 OUT=/tmp/t23 jobs/paper_a_tables23.sh   # 2 MPI ranks
 #   KS="50" jobs/paper_a_tables23.sh                # one set size
 # Environment: JOINTFLOW (binary, default build/jointflow), OUT, RANKS, KS, TRAIN_SETS (training
-# samples per K, default 50000), EVAL_SETS (evaluated samples, default 10000), POOL (default 100000),
+# samples per K, default 400000), EVAL_SETS (evaluated samples, default 10000), POOL (default 1000000),
 # THREADS (run.threads per rank, default 0: the node's cores shared among the ranks).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jointflow=${JOINTFLOW:-$root/build/jointflow}
 out=${OUT:-$root/out/tables23}
 ranks=${RANKS:-1}
-train_samples=${TRAIN_SETS:-50000}
+train_samples=${TRAIN_SETS:-400000}
 eval_samples=${EVAL_SETS:-10000}
-pool_samples=${POOL:-100000}
+pool_samples=${POOL:-1000000}
 config=$root/configs/tables23/base.ini
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ "$ranks" -gt 1 ] && export OMP_NUM_THREADS=1
