@@ -18,10 +18,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,6 +27,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+#include "bench_options.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -46,7 +45,7 @@ namespace {
 
 struct BenchOptions {
   std::string network = "unet";
-  std::vector<int64_t> shape{1, 28, 28};
+  std::vector<int64_t> shape;
   int64_t batch = 32;
   int64_t steps = 3;
   int64_t repetitions = 3;
@@ -55,54 +54,28 @@ struct BenchOptions {
   std::string device = "cpu";
 };
 
-const char* const kUsage =
-    "usage: bench_flux [--network unet|mlp] [--shape C,H,W|d] [--batch B] [--steps N]\n"
-    "                  [--repetitions R] [--threads T] [--channels C] [--device cpu|cuda]\n"
-    "Times N training steps (after one warm-up step) of Flux Matching and of DSM on the same\n"
-    "network and batch, R interleaved repetitions each; prints JSON lines.\n";
-
-std::vector<int64_t> split_integers(const std::string& text) {
-  std::vector<int64_t> values;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, ',');)
-    values.push_back(std::atoll(part.c_str()));
-  return values;
-}
-
 BenchOptions parse_arguments(int argc, char** argv) {
+  namespace po = boost::program_options;
   BenchOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    JF_CHECK(i + 1 < argc, "option ", flag, " needs a value\n", kUsage);
-    const std::string value = argv[++i];
-    auto positive = [&] {
-      const long long number = std::atoll(value.c_str());
-      JF_CHECK(number > 0, "option ", flag, " needs a positive integer, got '", value, "'");
-      return static_cast<int64_t>(number);
-    };
-    if (flag == "--network")
-      options.network = value;
-    else if (flag == "--shape")
-      options.shape = split_integers(value);
-    else if (flag == "--batch")
-      options.batch = positive();
-    else if (flag == "--steps")
-      options.steps = positive();
-    else if (flag == "--repetitions")
-      options.repetitions = positive();
-    else if (flag == "--threads")
-      options.threads = positive();
-    else if (flag == "--channels")
-      options.channels = positive();
-    else if (flag == "--device")
-      options.device = value;
-    else
-      throw Error("unknown option " + flag + "\n" + kUsage);
-  }
+  std::string shape = "1,28,28";
+  po::options_description description("options");
+  description.add_options()
+      ("network", po::value(&options.network)->default_value(options.network), "unet or mlp")
+      ("shape", po::value(&shape)->default_value(shape), "C,H,W for unet, d for mlp")
+      ("batch", bench::positive(&options.batch, "batch"), "examples per step")
+      ("steps", bench::positive(&options.steps, "steps"), "timed steps after one warm-up step")
+      ("repetitions", bench::positive(&options.repetitions, "repetitions"),
+       "interleaved repetitions per loss (the median is reported)")
+      ("threads", bench::positive(&options.threads, "threads"), "LibTorch threads")
+      ("channels", bench::positive(&options.channels, "channels"), "UNet base channels")
+      ("device", po::value(&options.device)->default_value(options.device), "cpu or cuda");
+  bench::parse_command_line(
+      argc, argv,
+      "usage: bench_flux [options]\n"
+      "Times N training steps (after one warm-up step) of Flux Matching and of DSM on the same\n"
+      "network and batch, R interleaved repetitions each; prints JSON lines.\n",
+      description);
+  options.shape = bench::split_integers(shape, "shape");
   JF_CHECK(options.network == "unet" || options.network == "mlp", "--network must be unet or mlp");
   JF_CHECK(options.device == "cpu" || options.device == "cuda", "--device must be cpu or cuda");
   JF_CHECK((options.network == "unet" && options.shape.size() == 3) ||

@@ -12,13 +12,12 @@
 
 #include <algorithm>
 #include <ctime>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "dist/local_communicator.h"
@@ -35,54 +34,29 @@ struct BenchOptions {
   int64_t repetitions = 3;
   int64_t threads = 1;
   int64_t batch_groups = 128;
-  std::vector<std::string> objectives{"dpp"};
+  std::vector<std::string> objectives;
 };
-
-const char* const kUsage =
-    "usage: bench_sampler [--sets N] [--group-size K] [--steps N] [--repetitions R]\n"
-    "                     [--threads T] [--batch-groups B] [--objectives a,b,...]\n"
-    "Times IID and, for each objective, sr = none, soft, hard; prints JSON lines.\n";
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, ',');)
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
 
 BenchOptions parse_arguments(int argc, char** argv) {
   BenchOptions options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    }
-    JF_CHECK(i + 1 < argc, "option ", flag, " needs a value\n", kUsage);
-    const std::string value = argv[++i];
-    auto positive = [&] {
-      const long long number = std::atoll(value.c_str());
-      JF_CHECK(number > 0, "option ", flag, " needs a positive integer, got '", value, "'");
-      return static_cast<int64_t>(number);
-    };
-    if (flag == "--sets")
-      options.sets = positive();
-    else if (flag == "--group-size")
-      options.group_size = positive();
-    else if (flag == "--steps")
-      options.steps = positive();
-    else if (flag == "--repetitions")
-      options.repetitions = positive();
-    else if (flag == "--threads")
-      options.threads = positive();
-    else if (flag == "--batch-groups")
-      options.batch_groups = positive();
-    else if (flag == "--objectives")
-      options.objectives = split_commas(value);
-    else
-      throw Error("unknown option " + flag + "\n" + kUsage);
-  }
+  std::string objectives = "dpp";
+  boost::program_options::options_description description("options");
+  description.add_options()
+      ("sets", bench::positive(&options.sets, "sets"), "joint sets per configuration")
+      ("group-size", bench::positive(&options.group_size, "group-size"), "K, members per set")
+      ("steps", bench::positive(&options.steps, "steps"), "Euler steps")
+      ("repetitions", bench::positive(&options.repetitions, "repetitions"),
+       "interleaved repetitions (the median is reported)")
+      ("threads", bench::positive(&options.threads, "threads"), "LibTorch threads")
+      ("batch-groups", bench::positive(&options.batch_groups, "batch-groups"), "sets per batch")
+      ("objectives", boost::program_options::value(&objectives)->default_value(objectives),
+       "coupled objectives, comma-separated; IID always runs");
+  bench::parse_command_line(
+      argc, argv,
+      "usage: bench_sampler [options]\n"
+      "Times IID and, for each objective, sr = none, soft, hard; prints JSON lines.\n",
+      description);
+  options.objectives = bench::split_commas(objectives);
   return options;
 }
 
