@@ -17,12 +17,6 @@
 namespace jointflow {
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text;
-  for (const int64_t extent : shape) text += (text.empty() ? "" : ",") + std::to_string(extent);
-  return text;
-}
-
 // training_config_hash extended by what only a flow depends on: [flow], [data] and the sample
 // shape. train.steps, train.resume and outputs may change between a run and its resumption.
 std::string flow_config_hash(const Config& config, const std::vector<int64_t>& sample_shape) {
@@ -69,11 +63,7 @@ void run_train_flow(const Config& config, StageContext& context) {
     JF_CHECK(config.model.kind == ModelKind::mlp || config.model.kind == ModelKind::unet,
              "train-flow trains model.kind = mlp or unet, not ",
              choice_name(config.model.kind, model_kind_choices()));
-    JF_CHECK(!checkpoint.empty(), "train-flow needs model.path: the checkpoint to write");
-    if (comm.is_root()) {
-      check_output_path(config.run.output, "run.output");
-      check_output_path(checkpoint, "model.path");
-    }
+    check_training_files(config, context, "model.path", checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   const auto seed = static_cast<uint64_t>(config.run.seed);
@@ -81,10 +71,7 @@ void run_train_flow(const Config& config, StageContext& context) {
   run_agreed(comm, [&] { data = load_dataset(dataset_options(config), comm, dtype); });
   FlowNetwork network;
   run_agreed(comm, [&] {
-    const std::vector<int64_t> given = model_sample_shape(config.model);
-    JF_CHECK(given.empty() || given == data.sample_shape, "model.sample_shape = ",
-             config.model.sample_shape, " but the data set's samples have shape ",
-             shape_text(data.sample_shape), "; fix it or leave it empty");
+    check_model_sample_shape(config.model, data.sample_shape);
     network = make_flow_network(config.model, data.sample_shape, seed, dtype, context.device);
   });
 

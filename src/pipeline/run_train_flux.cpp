@@ -47,12 +47,6 @@ class FieldVelocity final : public VelocityField {
   NoiseConditionalVelocity velocity_;
 };
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string text;
-  for (const int64_t extent : shape) text += (text.empty() ? "" : ",") + std::to_string(extent);
-  return text;
-}
-
 FieldTrainingOptions training_options(const FluxOptions& flux) {
   NoiseLevelOptions noise;
   noise.schedule(flux.noise)
@@ -220,16 +214,12 @@ void run_train_flux(const Config& config, StageContext& context) {
   run_agreed(comm, [&] {
     JF_CHECK(config.model.kind == ModelKind::field, "train-flux trains model.kind = field, not ",
              choice_name(config.model.kind, model_kind_choices()));
-    JF_CHECK(!checkpoint.empty(), "train-flux needs model.path: the checkpoint to write");
     JF_CHECK(flux.samples >= 2, "flux.samples = ", flux.samples, " must be at least 2");
     JF_CHECK(flux.nll_examples >= 0, "flux.nll_examples = ", flux.nll_examples,
              " must be non-negative");
     options = training_options(flux);
     sampling = sampler_options(config);
-    if (comm.is_root()) {
-      check_output_path(config.run.output, "run.output");
-      check_output_path(checkpoint, "model.path");
-    }
+    check_training_files(config, context, "model.path", checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   const auto seed = static_cast<uint64_t>(config.run.seed);
@@ -237,11 +227,7 @@ void run_train_flux(const Config& config, StageContext& context) {
   run_agreed(comm, [&] { data = load_training_data(config, comm, dtype); });
   FluxModel model{nullptr};
   run_agreed(comm, [&] {
-    const std::vector<int64_t> given = model_sample_shape(config.model);
-    JF_CHECK(given.empty() || given == data.sample_shape,
-             "model.sample_shape = ", config.model.sample_shape,
-             " but the data set's samples have shape ", shape_text(data.sample_shape),
-             "; fix it or leave it empty");
+    check_model_sample_shape(config.model, data.sample_shape);
     JF_CHECK(flux.spiral == 0 || data.sample_shape == std::vector<int64_t>{2},
              "flux.spiral needs 2-D data (flux.dataset = ring)");
     model = make_flux_model(config.model, data.sample_shape, seed, dtype, context.device);

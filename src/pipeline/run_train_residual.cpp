@@ -39,10 +39,7 @@ void run_train_residual(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
   const Stopwatch clock;
   run_agreed(comm, [&] {
-    if (comm.is_root()) {
-      check_output_path(config.run.output, "run.output");
-      check_output_path(config.residual.checkpoint, "residual.checkpoint");
-    }
+    check_training_files(config, context, "residual.checkpoint", config.residual.checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   int64_t first_row = 0, total_rows = 0;

@@ -2,6 +2,10 @@
 
 #include <cstdio>
 
+#include "core/error.h"
+#include "io/result_file.h"
+#include "pipeline/model_factory.h"
+
 namespace jointflow {
 
 MlpVelocity make_residual(const Config& config, int64_t dim, at::ScalarType dtype,
@@ -50,6 +54,27 @@ std::string training_config_hash(const Config& config) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
   return hex;
+}
+
+void check_training_files(const Config& config, const StageContext& context,
+                          const std::string& key, const std::string& checkpoint) {
+  JF_CHECK(!checkpoint.empty(), context.command, " needs ", key, ": the checkpoint to write");
+  if (!context.comm.is_root()) return;
+  check_output_path(config.run.output, "run.output");
+  check_output_path(checkpoint, key);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text;
+  for (const int64_t extent : shape) text += (text.empty() ? "" : ",") + std::to_string(extent);
+  return text;
+}
+
+void check_model_sample_shape(const ModelOptions& model, const std::vector<int64_t>& data_shape) {
+  const std::vector<int64_t> given = model_sample_shape(model);
+  JF_CHECK(given.empty() || given == data_shape, "model.sample_shape = ", model.sample_shape,
+           " but the data set's samples have shape ", shape_text(data_shape),
+           "; fix it or leave it empty");
 }
 
 }  // namespace jointflow
