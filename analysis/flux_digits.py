@@ -2,11 +2,12 @@
 """Noise-annealed Flux Matching against DSM on images: sample grids and a Fréchet score.
 
 Reads flux.h5 and dsm.h5 of jobs/flux_digits.sh (/samples/x [n, 1, side, side] in [−1, 1],
-/metrics/*, /nll/bits_per_dim) for one of two data sets (--dataset):
+/metrics/*, /nll/bits_per_dim) and takes the data set from the `[data]` section of the
+configuration the runs recorded (data.kind, data.size); two are known:
 - digits: scikit-learn's 8×8 digits. The classifier learns the first 1 000 digits; its features
   of the other 797 are the reference, and 797 of its own training digits give the floor row.
-- fashion_mnist: Fashion-MNIST shrunk to --size × --size by adaptive average pooling, as
-  `data.size` does (src/data/datasets.cpp). The classifier learns the first 10 000 training
+- fashion_mnist: Fashion-MNIST shrunk to data.size × data.size by adaptive average pooling, as
+  jointflow does (src/data/datasets.cpp). The classifier learns the first 10 000 training
   images; the first 2 000 images of the test file are the reference, and 512 training images
   it did not see (from index 50 000, images the generative models trained on) give the floor
   row, the samples' count so that both carry the same small-sample bias.
@@ -24,9 +25,10 @@ when FD(Flux) is at most three times FD(DSM) and both beat unit Gaussian noise, 
 Sample runs:
   /usr/bin/python3 analysis/flux_digits.py flux-digits-results
   /usr/bin/python3 analysis/flux_digits.py /tmp/digits --figure docs/flux-digits.png --markdown
-  /usr/bin/python3 analysis/flux_digits.py /tmp/fashion --dataset fashion_mnist --markdown
+  /usr/bin/python3 analysis/flux_digits.py /tmp/fashion --figure docs/flux-fashion.png --markdown
 """
 import argparse
+import configparser
 import gzip
 import os
 import sys
@@ -78,13 +80,21 @@ def load_fashion(directory, split, side):
     return x.reshape(len(x), -1), labels
 
 
-def reference_sets(args):
+def data_options(path):
+    """data.kind and data.size (0: native side) of the configuration a run recorded."""
+    with h5py.File(path, "r") as f:
+        config = configparser.ConfigParser(interpolation=None, strict=False)
+        config.read_string(f.attrs["config"])
+    return config.get("data", "kind"), config.getint("data", "size", fallback=0)
+
+
+def reference_sets(args, kind, size):
     """(classifier images, labels), (reference images, labels), floor images, score name."""
-    if args.dataset == "digits":
+    if kind == "digits":
         x, y = load_digits(args.digits)
         return (x[:1000], y[:1000]), (x[1000:], y[1000:]), x[:797], "FD-digits"
-    x, y = load_fashion(args.fashion, "train", args.size)
-    test_x, test_y = load_fashion(args.fashion, "test", args.size)
+    x, y = load_fashion(args.fashion, "train", size or 28)
+    test_x, test_y = load_fashion(args.fashion, "test", size or 28)
     return (x[:10000], y[:10000]), (test_x[:2000], test_y[:2000]), x[50000:50512], "FD-fashion"
 
 
@@ -161,38 +171,36 @@ def figure(runs, real, real_title, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("directory")
-    parser.add_argument("--dataset", choices=("digits", "fashion_mnist"), default="digits")
     parser.add_argument("--digits", default=DIGITS, help="scikit-learn's digits.csv.gz")
     parser.add_argument("--fashion", default=FASHION,
                         help="directory of the Fashion-MNIST *-idx?-ubyte.gz files")
-    parser.add_argument("--size", type=int, default=16,
-                        help="fashion_mnist: the side the images were shrunk to (data.size)")
     parser.add_argument("--figure", help="write a PNG of sample grids here")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
-    (train_x, train_y), (held_x, held_y), floor_x, score = reference_sets(args)
-    runs = {}
+    runs, data = {}, {}
     for name in ("flux", "dsm"):
         path = os.path.join(args.directory, name + ".h5")
         try:
+            data[name] = data_options(path)
             with h5py.File(path, "r") as f:
                 runs[name] = {"x": f["samples/x"][:].reshape(len(f["samples/x"]), -1),
                               **{k: f["metrics"][k][()] for k in f["metrics"]}}
-        except (OSError, KeyError) as error:
+        except (OSError, KeyError, configparser.Error) as error:
             print(f"cannot read {path}: {error} (run jobs/flux_digits.sh)", file=sys.stderr)
             return 2
-        if runs[name]["x"].shape[1] != train_x.shape[1]:
-            print(f"{path}: samples of {runs[name]['x'].shape[1]} pixels, but --dataset "
-                  f"{args.dataset} has {train_x.shape[1]} (check --dataset and --size)",
-                  file=sys.stderr)
-            return 2
+    kind, size = data["flux"]
+    if data["dsm"] != data["flux"] or kind not in ("digits", "fashion_mnist"):
+        print(f"the runs hold data.kind, data.size = {data['flux']} (flux) and {data['dsm']} (dsm);"
+              " both must be digits or fashion_mnist, and the same", file=sys.stderr)
+        return 2
+    (train_x, train_y), (held_x, held_y), floor_x, score = reference_sets(args, kind, size)
     classifier = Classifier(train_x, train_y)
     accuracy = float((classifier.predict(held_x) == held_y).mean())
     held = classifier.features(held_x)
     floor = frechet(classifier.features(floor_x), held)
     noise = np.random.default_rng(1).normal(size=(512, train_x.shape[1]))
     noise_fd = frechet(classifier.features(noise), held)
-    held_name = "held-out digits" if args.dataset == "digits" else "test images"
+    held_name = "held-out digits" if kind == "digits" else "test images"
     print(f"classifier accuracy on the {len(held_x)} {held_name}: {accuracy:.3f}")
     header = ["run", score, "label entropy", "NLL bits/dim", "MMD²", "steps", "train s"]
     rows = []
@@ -202,7 +210,7 @@ def main():
         rows.append([LABELS[name], f"{run['fd']:.2f}",
                      f"{entropy(classifier.predict(run['x'])):.3f}", nll, f"{run['mmd2']:.4f}",
                      f"{int(run['steps'])}", f"{run['train_seconds']:.0f}"])
-    real = "real digits" if args.dataset == "digits" else "real images"
+    real = "real digits" if kind == "digits" else "real images"
     rows.append([f"{real} (floor)", f"{floor:.2f}", f"{entropy(train_y):.3f}", "", "", "", ""])
     rows.append(["Gaussian noise", f"{noise_fd:.2f}", "", "", "", "", ""])
     if args.markdown:
@@ -219,7 +227,8 @@ def main():
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     if args.figure:
-        title = real if args.dataset == "digits" else f"real Fashion-MNIST ({args.size}×{args.size})"
+        side = size or 28
+        title = real if kind == "digits" else f"real Fashion-MNIST ({side}×{side})"
         figure(runs, floor_x, title, args.figure)
     return 0 if all(ok for _, ok in checks) else 1
 
