@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Honest error bars (MATH §5.1, §6): `estimate` on gmm2d (K = 10, f = one-hot of the nearest
+# Honest error bars (MATH §5.1, §6): `estimate` on gmm2d (K = 10 or K, f = one-hot of the nearest
 # mean, exact value = the mixture's mode probabilities) repeated over SEEDS seeds, then
 # analysis/error_bars.py counts how often the exact value lies within ±2 standard errors
 # (about 95 % when the estimator is unbiased and its standard error is right). Per seed:
@@ -9,13 +9,15 @@
 #
 #   jobs/error_bars.sh                                    # out/error_bars, trains the residual
 #   RESIDUAL=out/tables23/k10/residual.ckpt jobs/error_bars.sh   # reuse a K = 10 residual
-# Environment: JOINTFLOW (default build/jointflow), OUT, THREADS (run.threads, default 0),
-# SEEDS (default 100), SETS (sets per seed, default 50), TRAIN_SETS (training samples, 50000).
+#   K=50 RESIDUAL=out/tables23/k50/residual.ckpt OUT=out/error_bars50 jobs/error_bars.sh
+# Environment: JOINTFLOW (default build/jointflow), OUT, THREADS (run.threads, default 0), K (set
+# size, default 10), SEEDS (default 100), SETS (sets per seed, default 50), TRAIN_SETS (training
+# samples, 50000).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jointflow=${JOINTFLOW:-$root/build/jointflow}
 out=${OUT:-$root/out/error_bars}
-k=10
+k=${K:-10}
 mkdir -p "$out"
 residual=${RESIDUAL:-$out/residual.ckpt}
 common=(--config "$root/configs/tables23/base.ini" --sampler.group_size $k
