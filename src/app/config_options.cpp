@@ -218,7 +218,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("train", "warmup_steps", train.warmup_steps, "linear learning-rate warm-up",
                at_least<int64_t>(0));
   registry.add_choice("train", "schedule", train.schedule, lr_schedule_choices(),
-                      "after the warm-up: the peak rate, or a half cosine down to 0 at the last step");
+                      "after the warm-up: the peak rate, or a half cosine down to 0 at the "
+                      "last step");
   registry.add("train", "clip_norm", train.clip_norm, "clip the global gradient norm; 0: off",
                at_least(0.0));
   registry.add("train", "ema_decay", train.ema_decay, "EMA of the parameters; 0: off",

@@ -72,7 +72,8 @@ Metrics run_estimate(const Config& config, StageContext& context) {
         if (estimate.weights == WeightKind::trajectory) log_w = along_paths->log_w();
         if (estimate.weights == WeightKind::fixed)
           log_w = fixed_position_log_weights(*field, **residual, block.x1, options.steps,
-                                             estimate.quadrature, divergence, probes, layout.members.begin);
+                                             estimate.quadrature, divergence, probes,
+                                             layout.members.begin);
         check_finite(comm, layout, block, log_w);
 
         const at::Tensor values = evaluate_test_function(f, reference, block.x1);

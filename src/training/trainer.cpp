@@ -19,8 +19,6 @@ using detail::concat;
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-
 // Option errors are the same on every rank: collective, so that the job ends cleanly.
 void require(bool condition, const std::string& message) {
   if (!condition) throw Error(message, /*collective=*/true);
@@ -70,7 +68,7 @@ double learning_rate(const TrainerOptions& options, int64_t step) {
   if (options.schedule() == LrSchedule::constant || options.steps() <= warmup) return options.lr();
   const double progress =
       static_cast<double>(step + 1 - warmup) / static_cast<double>(options.steps() - warmup);
-  return options.lr() * 0.5 * (1.0 + std::cos(kPi * std::min(1.0, progress)));
+  return options.lr() * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
 }
 
 Trainer::Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions options,
@@ -105,8 +103,8 @@ Trainer::Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions op
             trained_[0].device(), ") on ", comm_.size(), " rank(s), ",
             choice_name(options_.optimizer(), optimizer_choices()), " lr ", options_.lr(),
             ", warm-up ", options_.warmup_steps(), ", ",
-            choice_name(options_.schedule(), lr_schedule_choices()), ", clip ", options_.clip_norm(), ", EMA ",
-            options_.ema_decay());
+            choice_name(options_.schedule(), lr_schedule_choices()), ", clip ", options_.clip_norm(),
+            ", EMA ", options_.ema_decay());
 }
 
 Trainer::~Trainer() = default;

@@ -29,7 +29,8 @@ namespace jointflow {
 enum class OptimizerKind { adamw, adam };
 const ChoiceTable<OptimizerKind>& optimizer_choices();
 
-// After the warm-up: the peak rate to the end, or a half cosine from the peak to 0 at the last step.
+// After the warm-up: the peak rate to the end, or a half cosine from the peak to 0 at the
+// last step.
 enum class LrSchedule { constant, cosine };
 const ChoiceTable<LrSchedule>& lr_schedule_choices();
 
@@ -66,7 +67,8 @@ struct TrainerOptions {
 
 // Learning rate of step s (0-based) of `steps`: lr · (s + 1) / warmup_steps during the warm-up,
 // so the first step already moves; then lr (constant), or
-// lr · ½(1 + cos(π · (s + 1 − W) / (steps − W))) (cosine, W = warmup_steps), 0 after the last step.
+// lr · ½(1 + cos(π · (s + 1 − W) / (steps − W))) (cosine, W = warmup_steps), 0 after the
+// last step.
 double learning_rate(const TrainerOptions& options, int64_t step);
 
 // A rank's loss for one step. `loss` is a 0-dim tensor on any device, differentiable in the

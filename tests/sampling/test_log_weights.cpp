@@ -58,7 +58,8 @@ const DivergenceOptions kExact{};
 // the rate accumulated by TrajectoryLogWeights on an N-step Euler grid.
 double max_path_error(const Flows& flows, const VelocityField& driver, at::Tensor x,
                       Quadrature quadrature, int64_t steps) {
-  TrajectoryLogWeights weights(flows.v, flows.r, quadrature, kExact, {1, RandomStream::hutchinson}, 0);
+  TrajectoryLogWeights weights(flows.v, flows.r, quadrature, kExact,
+                               {1, RandomStream::hutchinson}, 0);
   const double dt = 1.0 / static_cast<double>(steps);
   for (int64_t k = 0; k < steps; ++k) {
     const double t = static_cast<double>(k) * dt;
