@@ -25,11 +25,6 @@ at::Tensor importance_estimate(const at::Tensor& w, const at::Tensor& f) {
   return (w.unsqueeze(2) * f).mean(1);
 }
 
-at::Tensor self_normalized_estimate(const at::Tensor& w, const at::Tensor& f) {
-  check_weights_and_values(w, f);
-  return (w.unsqueeze(2) * f).sum(1) / w.sum(1, /*keepdim=*/true);
-}
-
 at::Tensor kish_ess(const at::Tensor& w) {
   JF_CHECK(w.dim() == 2, "importance weights must be [G, K], got ", w.sizes());
   return w.sum(1).pow(2) / w.pow(2).sum(1);
@@ -46,16 +41,16 @@ void ImportanceAccumulator::add(const at::Tensor& w, const at::Tensor& f) {
   const at::Tensor w64 = w.to(at::kDouble).cpu();
   const at::Tensor f64 = f.to(at::kDouble).cpu();
   const at::Tensor unbiased = importance_estimate(w64, f64).contiguous();
-  const at::Tensor self_normalized = self_normalized_estimate(w64, f64).contiguous();
+  const at::Tensor mean_weight = w64.mean(1).contiguous();
   const at::Tensor ess = kish_ess(w64).contiguous();
   const double* u = unbiased.data_ptr<double>();
-  const double* s = self_normalized.data_ptr<double>();
+  const double* m = mean_weight.data_ptr<double>();
   const double* e = ess.data_ptr<double>();
   const int64_t groups = ess.size(0);
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t j = 0; j < components_; ++j) {
       unbiased_[j].add(u[g * components_ + j]);
-      self_normalized_[j].add(s[g * components_ + j]);
+      self_normalized_[j].add(u[g * components_ + j], m[g]);
     }
     ess_.add(e[g]);
   }
@@ -103,7 +98,7 @@ void ImportanceAccumulator::save(ResultFile& file, const std::string& prefix) co
 void ImportanceAccumulator::load(const ResultReader& reader, const std::string& prefix) {
   for (int64_t j = 0; j < components_; ++j) {
     unbiased_[j] = ExactMoments::load(reader, detail::concat(prefix, "/unbiased/", j));
-    self_normalized_[j] = ExactMoments::load(reader, detail::concat(prefix, "/self_normalized/", j));
+    self_normalized_[j] = RatioMoments::load(reader, detail::concat(prefix, "/self_normalized/", j));
   }
   ess_ = ExactMoments::load(reader, prefix + "/ess");
   sets_ = ess_.count();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "estimate/exact_moments.h"
+#include "estimate/ratio_moments.h"
 #include "estimate/metric.h"
 
 namespace jointflow {
@@ -15,13 +16,14 @@ namespace jointflow {
 // Per set g: μ̂_g = (1/K) Σ_i w_gi f_gi (unbiased, MATH §5.1).
 // w: [G, K] weights, f: [G, K, c] function values, float64 CPU → [G, c].
 at::Tensor importance_estimate(const at::Tensor& w, const at::Tensor& f);
-// Per set: μ̂_SN = Σ_i w_gi f_gi / Σ_i w_gi. Shapes as above → [G, c]; NaN where Σ w = 0.
-at::Tensor self_normalized_estimate(const at::Tensor& w, const at::Tensor& f);
 // Per set: Kish's ESS = (Σ_i w_gi)² / Σ_i w_gi². w: [G, K] → [G]; NaN where all w = 0.
 at::Tensor kish_ess(const at::Tensor& w);
 
-// Means over sets of the per-set estimates, with standard errors sqrt(s²/G) (s² with G − 1;
-// 0 for one set). Tensors are float64 CPU [c]; c is the number of components of f.
+// Over G sets: the mean of the per-set unbiased estimates with standard error sqrt(s²/G) (s² with
+// G − 1; 0 for one set); the self-normalized estimate Σ_g Σ_i w_gi f_gi / Σ_g Σ_i w_gi pooled over
+// all sets (MATH §5.1 for one set; pooled, its bias falls as 1/(GK), where the mean of per-set
+// ratios keeps a bias of order 1/K) with its delta-method standard error; the mean Kish ESS.
+// Tensors are float64 CPU [c]; c is the number of components of f.
 struct ImportanceSummary {
   at::Tensor unbiased, unbiased_se;
   at::Tensor self_normalized, self_normalized_se;
@@ -39,8 +41,8 @@ class ImportanceAccumulator {
  public:
   explicit ImportanceAccumulator(int64_t components);
 
-  // w: [G, K], f: [G, K, c] float64 CPU (c = components). A set with Σ w = 0 has NaN
-  // self-normalized estimate and ESS, which then propagate to the means: drop such sets first.
+  // w: [G, K], f: [G, K, c] float64 CPU (c = components). A set with Σ w = 0 has a NaN ESS,
+  // which then propagates to the mean: drop such sets first.
   void add(const at::Tensor& w, const at::Tensor& f);
   // Adds the sets of `other` (same number of components).
   void merge(const ImportanceAccumulator& other);
@@ -53,7 +55,8 @@ class ImportanceAccumulator {
  private:
   int64_t components_;
   int64_t sets_ = 0;
-  std::vector<ExactMoments> unbiased_, self_normalized_;  // one per component
+  std::vector<ExactMoments> unbiased_;       // one per component
+  std::vector<RatioMoments> self_normalized_;  // one per component: (mean w f, mean w) per set
   ExactMoments ess_;
 };
 

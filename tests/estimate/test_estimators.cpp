@@ -63,9 +63,35 @@ TEST(Estimators, MatchHandComputedValues) {
   const at::Tensor unbiased = importance_estimate(w, f);
   const at::Tensor expected_unbiased = at::tensor({5.0 / 3, 14.0 / 3, 2.0 / 3, 1.0 / 3}, kDouble);
   EXPECT_TRUE(at::allclose(unbiased.flatten(), expected_unbiased, 0, 1e-15));
-  const at::Tensor expected_sn = at::tensor({5.0 / 6, 14.0 / 6, 2.0 / 3, 1.0 / 3}, kDouble);
-  EXPECT_TRUE(at::allclose(self_normalized_estimate(w, f).flatten(), expected_sn, 0, 1e-15));
   EXPECT_TRUE(at::allclose(kish_ess(w), at::tensor({36.0 / 14, 9.0 / 4.5}, kDouble), 0, 1e-15));
+  // Pooled self-normalized: (5 + 2, 14 + 1) / (6 + 3). Per set a = Σ w f / 3, b = Σ w / 3, so
+  // a − R b = (5/3 − 14/9, 14/3 − 10/3) and (2/3 − 7/9, 1/3 − 5/3): residuals ±1/9 and ±4/3,
+  // standard error sqrt(2 r² / (2 · 1)) / b̄ with b̄ = 3/2.
+  ImportanceAccumulator accumulator(2);
+  accumulator.add(w, f);
+  const ImportanceSummary summary = accumulator.finish();
+  EXPECT_TRUE(at::allclose(summary.self_normalized, at::tensor({7.0 / 9, 15.0 / 9}, kDouble), 0,
+                           1e-15));
+  EXPECT_TRUE(at::allclose(summary.self_normalized_se,
+                           at::tensor({1.0 / 9, 4.0 / 3}, kDouble) / 1.5, 0, 1e-15));
+}
+
+TEST(Estimators, PooledSelfNormalizedIsExactWhereTheMeanOfPerSetRatiosIsNot) {
+  // q uniform on {a, b}, p = (0.2, 0.8): w = (0.4, 1.6). IID sets of K = 2 take the four
+  // orderings aa, ab, ba, bb with probability ¼ each; one of each is their exact average. The
+  // mean of per-set ratios gives ¼ f(a) + ½ (0.2 f(a) + 0.8 f(b)) + ¼ f(b) = 0.35 f(a) + 0.65 f(b),
+  // a bias of order 1/K; the ratio pooled over the sets gives E_p[f] = 0.2 f(a) + 0.8 f(b).
+  const at::Tensor w = at::tensor({0.4, 0.4, 0.4, 1.6, 1.6, 0.4, 1.6, 1.6}, kDouble).view({4, 2});
+  const at::Tensor f_a = at::tensor({3.0, -1.0}, kDouble), f_b = at::tensor({2.0, 7.0}, kDouble);
+  const at::Tensor f = at::stack({f_a, f_a, f_a, f_b, f_b, f_a, f_b, f_b}).view({4, 2, 2});
+  ImportanceAccumulator accumulator(2);
+  accumulator.add(w, f);
+  const ImportanceSummary summary = accumulator.finish();
+  const at::Tensor exact = 0.2 * f_a + 0.8 * f_b;
+  EXPECT_TRUE(at::allclose(summary.self_normalized, exact, 0, 1e-14));
+  EXPECT_TRUE(at::allclose(summary.unbiased, exact, 0, 1e-14));
+  const at::Tensor per_set_ratios = (w.unsqueeze(2) * f).sum(1) / w.sum(1, true);
+  EXPECT_TRUE(at::allclose(per_set_ratios.mean(0), 0.35 * f_a + 0.65 * f_b, 0, 1e-14));
 }
 
 TEST(Estimators, ExchangeableNonIidSetsAreUnbiased) {
@@ -91,8 +117,11 @@ TEST(Estimators, SelfNormalizedEqualsUnbiasedWhenWeightsSumToK) {
   const at::Tensor w = raw * k / raw.sum(1, true);
   const at::Tensor f =
       counter_normal({8, RandomStream::exact_samples}, 0, groups, k * 3).view({groups, k, 3});
-  EXPECT_TRUE(
-      at::allclose(self_normalized_estimate(w, f), importance_estimate(w, f), 1e-13, 1e-13));
+  ImportanceAccumulator accumulator(3);
+  accumulator.add(w, f);
+  const ImportanceSummary summary = accumulator.finish();
+  EXPECT_TRUE(at::allclose(summary.self_normalized, summary.unbiased, 1e-13, 1e-13));
+  EXPECT_TRUE(at::allclose(summary.self_normalized_se, summary.unbiased_se, 1e-12, 1e-14));
 }
 
 TEST(Estimators, KishEssOfEqualAndOfASingleWeight) {
@@ -137,8 +166,14 @@ TEST(ImportanceAccumulator, MergedPartsEqualOneAccumulatorBitwise) {
   const at::Tensor per_set = importance_estimate(w, f);
   EXPECT_TRUE(at::allclose(a.unbiased, per_set.mean(0), 1e-13, 0));
   EXPECT_TRUE(at::allclose(a.unbiased_se, per_set.std(0) / std::sqrt(double(groups)), 1e-10, 0));
-  const at::Tensor sn = self_normalized_estimate(w, f);
-  EXPECT_TRUE(at::allclose(a.self_normalized_se, sn.std(0) / std::sqrt(double(groups)), 1e-10, 0));
+  // The pooled ratio and its delta-method standard error, from the per-set means of w f and w.
+  const at::Tensor mean_weight = w.mean(1, true);
+  const at::Tensor ratio = per_set.sum(0) / mean_weight.sum();
+  const at::Tensor residual = per_set - ratio * mean_weight;
+  EXPECT_TRUE(at::allclose(a.self_normalized, ratio, 1e-13, 0));
+  EXPECT_TRUE(at::allclose(
+      a.self_normalized_se,
+      (residual.pow(2).sum(0) / (groups * (groups - 1.0))).sqrt() / mean_weight.mean(), 1e-10, 0));
   EXPECT_NEAR(a.ess, kish_ess(w).mean().item<double>(), 1e-13);
 }
 
