@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "dist/counter_rng.h"
 
 namespace jointflow {
 namespace {
@@ -15,6 +16,29 @@ void check_box(const TestFunction& f, int64_t dim) {
   JF_CHECK(static_cast<int64_t>(f.box_low.size()) == dim &&
                static_cast<int64_t>(f.box_high.size()) == dim,
            "estimate.box_low and estimate.box_high need ", dim, " numbers each (one per dimension)");
+}
+
+// Σ_k π_k P_{N(μ_k, diag σ_k²)}(x lies in cell j): the probability of each nearest-mean cell, by
+// Monte Carlo stratified over the components with the same 2^18 fixed standard normals for every
+// component and every run (standard error below 5e-5 for gmm2d).
+at::Tensor cell_probabilities(const GaussianMixture& mixture) {
+  constexpr int64_t kDraws = int64_t{1} << 18, kChunk = int64_t{1} << 14;
+  const GaussianMixture m = mixture.to(at::kDouble, at::kCPU);
+  const int64_t components = m.components(), dim = m.dim();
+  // argmin_j ‖x − μ_j‖² = argmin_j (‖μ_j‖² − 2 x·μ_j): one matrix product per chunk.
+  const at::Tensor half_norms = m.means.pow(2).sum(1) / 2;
+  // Bin k·C + j counts the draws of component k that fall in cell j.
+  const at::Tensor offsets = at::arange(components, at::kLong).unsqueeze(1) * components;
+  at::Tensor counts = at::zeros({components * components}, at::kDouble);
+  for (int64_t first = 0; first < kDraws; first += kChunk) {
+    const at::Tensor z = counter_normal({0, RandomStream::exact_samples}, first, kChunk, dim);
+    const at::Tensor x = m.means.unsqueeze(1) + m.stds.unsqueeze(1) * z.unsqueeze(0);  // [C, n, d]
+    const at::Tensor scores = at::addmm(half_norms, x.view({-1, dim}), m.means.t(), 1, -1);
+    const at::Tensor cells = scores.argmin(1).view({components, kChunk});
+    counts += at::bincount((cells + offsets).flatten(), {}, components * components);
+  }
+  const at::Tensor fractions = counts.view({components, components}) / static_cast<double>(kDraws);
+  return (m.weights.unsqueeze(1) * fractions).sum(0);
 }
 
 }  // namespace
@@ -56,7 +80,7 @@ at::Tensor exact_expectation(const TestFunction& f, const GaussianMixture& mixtu
   const at::Tensor means = mixture.means.to(at::kDouble), stds = mixture.stds.to(at::kDouble);
   switch (f.kind) {
     case TestFunctionKind::nearest_mean:
-      return weights.clone();
+      return cell_probabilities(mixture);
     case TestFunctionKind::box: {
       check_box(f, mixture.dim());
       double total = 0;
