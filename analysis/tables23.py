@@ -42,7 +42,7 @@ def main(out):
                 scores[method] = row
                 print("%-18s " % NAMES[method] + " ".join("%8.3f ± %-5.3f" % r for r in row) +
                       "   %5.2f / %6.3f / %6.3f / %5.3f" % PAPER_TABLE2[method])
-            print("\nTable 3 (K = %d): JSD of the mode-probability estimate to the exact weights" % k)
+            print("\nTable 3 (K = %d): JSD of the mode-probability estimate to the exact ones" % k)
             jsd = {}
             for method in ["trajectory", "fixed", "knn", "kde", "mgf", "equal", "iid"]:
                 if "/evaluate/%s/jsd" % method in f:

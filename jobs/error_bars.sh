@@ -3,7 +3,7 @@
 # mean, exact value = the mixture's mode probabilities) repeated over SEEDS seeds, then
 # analysis/error_bars.py counts how often the exact value lies within ±2 standard errors
 # (about 95 % when the estimator is unbiased and its standard error is right). Per seed:
-#   iid.h5    IID sets (λ = 0), equal weights: unbiased by construction;
+#   iid.h5    IID sets (λ = 0), equal weights: unbiased up to the sampler's Euler error;
 #   joint.h5  harmonic DPP + soft SR (λ = 1.5) with trajectory weights of a residual trained once:
 #             unbiased only as far as the learned q̂_1 matches the sampler's q_1.
 #

@@ -116,7 +116,7 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
         {"mgf", baseline([](const at::Tensor& s) { return gaussian_fit_log_density(s); })}};
     TestFunction modes;
     const at::Tensor f = evaluate_test_function(modes, mixture, x).view({sets, k, -1});
-    const at::Tensor weights_truth = exact_expectation(modes, mixture);
+    const at::Tensor mode_truth = exact_expectation(modes, mixture);
     ResultFile file(config.run.output);
     write_provenance(file, context, config, clock.seconds());
     auto record = [&](const std::string& name, const Metric& metric) {
@@ -127,7 +127,7 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
     for (const auto& [name, log_w] : methods) {
       MethodScores scores;
       const at::Tensor per_set_jsd =
-          jensen_shannon(importance_estimate(log_w.view({sets, k}).exp(), f), weights_truth);
+          jensen_shannon(importance_estimate(log_w.view({sets, k}).exp(), f), mode_truth);
       for (int64_t g = 0; g < sets; ++g) {
         const WeightAccuracy accuracy =
             compare_log_weights(log_w.narrow(0, g * k, k), true_log_w.narrow(0, g * k, k),
@@ -146,13 +146,13 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
       record(name + "/jsd", scores.jsd.metric(""));
     }
     record("equal/jsd", mean_jensen_shannon(importance_estimate(at::ones({sets, k}, x.options()), f),
-                                            weights_truth));
+                                            mode_truth));
     if (iid_x.defined()) {
       const int64_t iid_sets = iid_x.size(0) / k;
       const at::Tensor iid_f = evaluate_test_function(modes, mixture, iid_x.narrow(0, 0, iid_sets * k))
                                    .view({iid_sets, k, -1});
       record("iid/jsd", mean_jensen_shannon(importance_estimate(at::ones({iid_sets, k}, x.options()), iid_f),
-                                            weights_truth));
+                                            mode_truth));
     }
     file.write_scalar("/evaluate/sets", static_cast<double>(sets));
     file.commit();
