@@ -118,6 +118,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("flux", "sigma_max", flux.sigma_max, "ve: largest training σ", at_least(0.0));
   registry.add_choice("flux", "horizon", flux.horizon, horizon_choices(),
                       "horizon sampler: U[0, 4] or the learned truncated exponential");
+  registry.add_choice("flux", "divergence", flux.divergence, divergence_mode_choices(),
+                      "∇·(f − ŝ) in r_θ: one Rademacher probe, or exact (d ≤ 16 only)");
   registry.add("flux", "spiral", flux.spiral,
                "ring: tangential speed c of the spiral application loss; 0: off", at_least(0.0));
   registry.add_choice("flux", "sampler", flux.sampler, field_sampler_choices(),
@@ -224,6 +226,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                at_least(0.0));
   registry.add("train", "ema_decay", train.ema_decay, "EMA of the parameters; 0: off",
                in_range(0.0, 1.0));
+  registry.add_choice("train", "autocast", train.autocast, autocast_choices(),
+                      "forward pass in float32 (off) or bfloat16 autocast (GPU; needs "
+                      "run.dtype = float32); backward, all-reduce and optimizer stay float32");
   registry.add("train", "checkpoint_every", train.checkpoint_every,
                "steps between checkpoints; 0: only at the end", at_least<int64_t>(0));
   registry.add("train", "resume", train.resume,

@@ -106,6 +106,7 @@ struct TrainOptions {
   LrSchedule schedule = LrSchedule::constant;
   double clip_norm = 0.0;
   double ema_decay = 0.0;
+  AutocastMode autocast = AutocastMode::off;  // precision of the forward pass
   int64_t checkpoint_every = 0;
   bool resume = false;        // continue from the checkpoint when it exists
 };
@@ -166,6 +167,7 @@ struct FluxOptions {
   double sigma_min = 0.01;  // ve: ln σ ~ U[ln sigma_min, ln sigma_max]
   double sigma_max = 10.0;
   HorizonKind horizon = HorizonKind::learned;
+  DivergenceMode divergence = DivergenceMode::hutchinson;
   double spiral = 0.0;  // ring, flux: tangential speed c of the spiral loss; 0 = off
   FieldSamplerKind sampler = FieldSamplerKind::langevin;  // samples drawn after training
   int64_t samples = 2000;

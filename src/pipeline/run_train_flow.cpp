@@ -63,7 +63,7 @@ void run_train_flow(const Config& config, StageContext& context) {
     JF_CHECK(config.model.kind == ModelKind::mlp || config.model.kind == ModelKind::unet,
              "train-flow trains model.kind = mlp or unet, not ",
              choice_name(config.model.kind, model_kind_choices()));
-    check_training_files(config, context, "model.path", checkpoint);
+    check_training_setup(config, context, "model.path", checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   const auto seed = static_cast<uint64_t>(config.run.seed);

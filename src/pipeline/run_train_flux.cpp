@@ -56,7 +56,11 @@ FieldTrainingOptions training_options(const FluxOptions& flux) {
       .sigma_min(flux.sigma_min)
       .sigma_max(flux.sigma_max);
   FieldTrainingOptions options;
-  options.loss(flux.loss).noise(noise).horizon(flux.horizon).spiral(flux.spiral);
+  options.loss(flux.loss)
+      .noise(noise)
+      .horizon(flux.horizon)
+      .divergence(flux.divergence)
+      .spiral(flux.spiral);
   options.validate("flux");
   return options;
 }
@@ -99,6 +103,7 @@ std::string flux_config_hash(const Config& config, const std::vector<int64_t>& s
       ";flux.edm_mean=", flux.edm_mean, ";flux.edm_std=", flux.edm_std,
       ";flux.sigma_min=", flux.sigma_min, ";flux.sigma_max=", flux.sigma_max,
       ";flux.horizon=", choice_name(flux.horizon, horizon_choices()), ";flux.spiral=", flux.spiral,
+      ";flux.divergence=", choice_name(flux.divergence, divergence_mode_choices()),
       ";data.kind=", choice_name(data.kind, dataset_kind_choices()), ";data.path=", data.path,
       ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
       ";data.mixture=", data.mixture, ";shape=", shape_text(sample_shape));
@@ -219,7 +224,7 @@ void run_train_flux(const Config& config, StageContext& context) {
              " must be non-negative");
     options = training_options(flux);
     sampling = sampler_options(config);
-    check_training_files(config, context, "model.path", checkpoint);
+    check_training_setup(config, context, "model.path", checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   const auto seed = static_cast<uint64_t>(config.run.seed);
@@ -231,6 +236,12 @@ void run_train_flux(const Config& config, StageContext& context) {
     JF_CHECK(flux.spiral == 0 || data.sample_shape == std::vector<int64_t>{2},
              "flux.spiral needs 2-D data (flux.dataset = ring)");
     model = make_flux_model(config.model, data.sample_shape, seed, dtype, context.device);
+    const int64_t dim = model->field->dim();
+    JF_CHECK(flux.divergence == DivergenceMode::hutchinson || dim <= kExactDivergenceMaxDim,
+             "flux.divergence = exact needs ", dim,
+             " backward passes a step for samples of shape [", shape_text(data.sample_shape),
+             "]; it accepts at most ", kExactDivergenceMaxDim,
+             " numbers per sample: use flux.divergence = hutchinson");
   });
 
   const TrainOptions& train = config.train;

@@ -39,7 +39,7 @@ void run_train_residual(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
   const Stopwatch clock;
   run_agreed(comm, [&] {
-    check_training_files(config, context, "residual.checkpoint", config.residual.checkpoint);
+    check_training_setup(config, context, "residual.checkpoint", config.residual.checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   int64_t first_row = 0, total_rows = 0;

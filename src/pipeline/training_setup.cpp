@@ -29,6 +29,7 @@ TrainerOptions trainer_options(const Config& config, int64_t steps, const std::s
       .schedule(train.schedule)
       .clip_norm(train.clip_norm)
       .ema_decay(train.ema_decay)
+      .autocast(train.autocast)
       .steps(steps)
       .checkpoint(checkpoint)
       .checkpoint_every(train.checkpoint_every)
@@ -56,9 +57,12 @@ std::string training_config_hash(const Config& config) {
   return hex;
 }
 
-void check_training_files(const Config& config, const StageContext& context,
+void check_training_setup(const Config& config, const StageContext& context,
                           const std::string& key, const std::string& checkpoint) {
   JF_CHECK(!checkpoint.empty(), context.command, " needs ", key, ": the checkpoint to write");
+  JF_CHECK(config.train.autocast == AutocastMode::off || config.run.dtype == Precision::float32,
+           "train.autocast = bf16 needs run.dtype = float32 (bf16 autocast casts float32 "
+           "operations), not ", choice_name(config.run.dtype, precision_choices()));
   if (!context.comm.is_root()) return;
   check_output_path(config.run.output, "run.output");
   check_output_path(checkpoint, key);

@@ -20,9 +20,10 @@ MlpVelocity make_residual(const Config& config, int64_t dim, at::ScalarType dtyp
 TrainerOptions trainer_options(const Config& config, int64_t steps, const std::string& checkpoint,
                                const std::string& label);
 
-// The file checks of every trainer (call inside run_agreed): `checkpoint`, the value of option
-// `key`, must name a file, and rank 0 must be able to write it and run.output.
-void check_training_files(const Config& config, const StageContext& context,
+// The checks of every trainer (call inside run_agreed): `checkpoint`, the value of option
+// `key`, must name a file, rank 0 must be able to write it and run.output, and
+// train.autocast = bf16 needs run.dtype = float32.
+void check_training_setup(const Config& config, const StageContext& context,
                           const std::string& key, const std::string& checkpoint);
 
 // "1,28,28" for the shape {1, 28, 28}.

@@ -49,6 +49,12 @@ const ChoiceTable<HorizonKind>& horizon_choices() {
   return table;
 }
 
+const ChoiceTable<DivergenceMode>& divergence_mode_choices() {
+  static const ChoiceTable<DivergenceMode> table{{"hutchinson", DivergenceMode::hutchinson},
+                                                 {"exact", DivergenceMode::exact}};
+  return table;
+}
+
 const ChoiceTable<FieldLoss>& field_loss_choices() {
   static const ChoiceTable<FieldLoss> table{{"flux", FieldLoss::flux}, {"dsm", FieldLoss::dsm}};
   return table;
@@ -217,7 +223,7 @@ FieldBatchLoss flux_matching_objective(const FluxModelImpl& model, const at::Ten
   const FieldFunction f = [&](const at::Tensor& z) { return field.forward(z, sigma_tensor); };
   const ScoreFunction score = [&](const at::Tensor& z) { return kde_score(z, clean, sigma2); };
   const at::Tensor loss =
-      flux_matching_per_sample(f, score, x0, sigma2, horizon, noise, DivergenceMode::hutchinson);
+      flux_matching_per_sample(f, score, x0, sigma2, horizon, noise, options.divergence());
 
   const at::Tensor mean_loss = loss.mean();
   const at::Tensor s =

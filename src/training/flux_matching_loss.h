@@ -31,8 +31,12 @@ constexpr int64_t kAuxiliaryHidden = 256;
 // uniform: τ ~ U[0, 4]; learned: τ ~ the truncated exponential of rate λ(σ) (B-Eqs. 49–51).
 enum class HorizonKind { uniform, learned };
 const ChoiceTable<HorizonKind>& horizon_choices();
-// hutchinson: one Rademacher probe (training); exact: the sum of d VJPs (tests, the oracle).
+// hutchinson: one Rademacher probe (MATH §7); exact: the sum of d VJPs (the oracle, and low-
+// dimensional data, where the probe's noise is a large part of the gradient's).
 enum class DivergenceMode { hutchinson, exact };
+const ChoiceTable<DivergenceMode>& divergence_mode_choices();
+// Largest sample dimension for which `exact` is accepted: d VJPs per step.
+constexpr int64_t kExactDivergenceMaxDim = 16;
 
 // One exponential-integrator Langevin step on p̂_σ (MATH §7.1 point 1):
 //   z + (1 − e^{−h})·σ²·ŝ(z) + √(σ²(1 − e^{−2h}))·ξ.
@@ -133,6 +137,7 @@ struct FieldTrainingOptions {
   TORCH_ARG(FieldLoss, loss) = FieldLoss::flux;
   TORCH_ARG(NoiseLevelOptions, noise);
   TORCH_ARG(HorizonKind, horizon) = HorizonKind::learned;
+  TORCH_ARG(DivergenceMode, divergence) = DivergenceMode::hutchinson;
   // Flux Matching on 2-D data with the single schedule: c > 0 adds the application loss
   // mean_i (f(x0_i)·J x0_i/‖x0_i‖ − c)² (paper B §3.6 (1)), J the 90° rotation. On a rotation-
   // invariant density (the ring) f = ∇log p + c·J x/‖x‖ generates the same samples, so the

@@ -92,6 +92,9 @@ Trainer::Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions op
              p.device(), " but '", names_[0], "' is ", trained_[0].scalar_type(), " on ",
              trained_[0].device(), "; move the whole model with ->to(dtype) and ->to(device)");
   }
+  JF_CHECK(options_.autocast() == AutocastMode::off || trained_[0].scalar_type() == at::kFloat,
+           options_.label(), ": bf16 autocast needs float32 parameters, not ",
+           trained_[0].scalar_type(), " (run.dtype = float32, or train.autocast = off)");
   broadcast_from_root();
   optimizer_ = make_optimizer();
   at::NoGradGuard no_grad;
@@ -149,7 +152,10 @@ void Trainer::broadcast_from_root() {
 StepStats Trainer::step(const LossClosure& closure) {
   const int64_t s = step_;
   for (at::Tensor& p : trained_) p.mutable_grad() = at::Tensor();
-  const LocalLoss local = closure(s);
+  const LocalLoss local = [&] {
+    const AutocastScope autocast(trained_[0].device().type(), options_.autocast());
+    return closure(s);
+  }();
   JF_CHECK(std::isfinite(local.weight) && local.weight >= 0, options_.label(), ": step ", s,
            ": the loss weight ", local.weight, " must be finite and non-negative");
 

@@ -16,6 +16,7 @@
 #include "core/choice.h"
 #include "core/progress.h"
 #include "dist/communicator.h"
+#include "training/autocast_scope.h"
 
 namespace torch::nn {
 class Module;
@@ -52,6 +53,9 @@ struct TrainerOptions {
   TORCH_ARG(double, clip_norm) = 0.0;
   // d of the EMA shadow, updated after every step as shadow = d·shadow + (1 − d)·θ; 0 = off.
   TORCH_ARG(double, ema_decay) = 0.0;
+  // Precision of the loss closure's forward pass (autocast_scope.h); bf16 needs float32
+  // parameters. The backward pass, the all-reduce and the optimizer stay in float32.
+  TORCH_ARG(AutocastMode, autocast) = AutocastMode::off;
   // Total optimizer steps of run().
   TORCH_ARG(int64_t, steps) = 1000;
   // Checkpoint path of run(); "" = none. Written every checkpoint_every steps (0: at the end

@@ -92,6 +92,20 @@ class BadInput(unittest.TestCase):
         self.check_fails(["sample", "--config", self.config, "--run.output", missing],
                          ["run.output", "no-such-dir"])
 
+    def train_flux(self, config, *overrides):
+        return ["train-flux", "--config", os.path.join(SOURCE, "configs", "flux", config),
+                "--run.output", self.output,
+                "--model.path", os.path.join(self.directory.name, "field.ckpt")] + list(overrides)
+
+    def test_exact_divergence_refuses_images(self):
+        self.check_fails(self.train_flux("digits.ini", "--flux.divergence", "exact"),
+                         ["flux.divergence = exact", "[1,8,8]", "hutchinson"])
+
+    def test_autocast_needs_float32(self):
+        self.check_fails(self.train_flux("ring.ini", "--train.autocast", "bf16", "--run.dtype",
+                                         "float64"),
+                         ["train.autocast = bf16", "run.dtype = float32", "float64"])
+
     def test_out_of_range_in_file_names_the_file(self):
         path = os.path.join(self.inputs.name, "range.ini")
         with open(path, "w") as ini:

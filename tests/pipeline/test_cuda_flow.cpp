@@ -1,7 +1,8 @@
 // The CUDA path end to end (ctest label gpu; skipped without a GPU): the device of each rank from
 // its node-local rank, the UNet and its double backward, train-flow and joint sampling on the
-// GPU against the same runs on the CPU, and the NCCL backend where it is built. At 2 ranks on
-// one GPU both ranks share it and run.comm = auto falls back to MPI.
+// GPU against the same runs on the CPU, bf16 autocast of the Flux Matching objective, and the
+// NCCL backend where it is built. At 2 ranks on one GPU both ranks share it and run.comm = auto
+// falls back to MPI.
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/module.h>
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -24,7 +26,9 @@
 #include "pipeline/model_factory.h"
 #include "pipeline/run_sample.h"
 #include "pipeline/run_train_flow.h"
+#include "pipeline/run_train_flux.h"
 #include "support/tempdir.h"
+#include "training/autocast_scope.h"
 #include "training/trainer.h"
 
 namespace jointflow {
@@ -132,6 +136,46 @@ TEST_F(CudaFlow, TrainFlowOnTheGpuMatchesTheCpu) {
     const auto pa = a.module->parameters(), pb = b.module->parameters();
     for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(at::allclose(pa[i], pb[i], 1e-7, 1e-9));
   }
+}
+
+// train.autocast = bf16 as the trainer applies it: the forward pass (with the double backward
+// inside r_θ) under autocast, the backward outside. Matmuls run in bfloat16 inside the scope
+// only; the objective and every gradient stay finite and near the float32 ones for the same
+// draws (bfloat16 keeps 8 mantissa bits).
+TEST_F(CudaFlow, Bf16AutocastFluxObjectiveStaysNearFloat32) {
+  ModelOptions model;
+  model.kind = ModelKind::field;
+  model.field.network = ModelKind::unet;
+  model.field.parameterization = FieldParameterization::edm;
+  model.flow.channels = 8;
+  model.flow.groups = 4;
+  model.flow.channel_multipliers = "1,2";
+  model.flow.attention_levels = "1";
+  FluxModel flux = make_flux_model(model, {1, 8, 8}, 3, at::kFloat, device_);
+  const at::Tensor x = (at::rand({16, 1, 8, 8}) * 2 - 1).to(device_);
+  FieldTrainingOptions options;
+  options.noise(NoiseLevelOptions().schedule(NoiseSchedule::edm));
+  const auto objective_and_gradient_norm = [&](AutocastMode mode) {
+    flux->zero_grad();
+    at::Tensor objective;
+    {
+      const AutocastScope autocast(at::kCUDA, mode);
+      const at::Tensor a = at::randn({4, 4}, at::TensorOptions().device(device_));
+      EXPECT_EQ(at::matmul(a, a).scalar_type(),
+                mode == AutocastMode::bf16 ? at::kBFloat16 : at::kFloat);
+      objective = flux_matching_objective(*flux, x, options, 5, {0, 0}).objective;
+    }
+    objective.backward();
+    double squares = 0;
+    for (const at::Tensor& p : flux->parameters())
+      if (p.grad().defined()) squares += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+    return std::make_pair(objective.item<double>(), std::sqrt(squares));
+  };
+  const auto [objective32, norm32] = objective_and_gradient_norm(AutocastMode::off);
+  const auto [objective16, norm16] = objective_and_gradient_norm(AutocastMode::bf16);
+  ASSERT_TRUE(std::isfinite(objective16) && std::isfinite(norm16));
+  EXPECT_NEAR(objective16, objective32, 0.25 * std::abs(objective32) + 0.1);
+  EXPECT_NEAR(norm16, norm32, 0.25 * norm32 + 0.1);
 }
 
 TEST_F(CudaFlow, JointSamplingOnTheGpuMatchesTheCpu) {

@@ -285,5 +285,59 @@ TEST_F(TrainerTest, OptionsNameTheOffendingKey) {
   TrainerOptions().validate();
 }
 
+// Inside the scope LibTorch's autocast list runs in bfloat16 on the CPU, other operations and
+// everything outside stay float32, and nested scopes restore the state they found.
+TEST(AutocastScope, MatmulRunsInBfloat16OnlyInsideTheScope) {
+  const at::Tensor a = at::randn({4, 4}), b = at::randn({4, 4});
+  {
+    const AutocastScope outer(at::kCPU, AutocastMode::bf16);
+    EXPECT_EQ(at::matmul(a, b).scalar_type(), at::kBFloat16);
+    EXPECT_EQ((a + b).scalar_type(), at::kFloat);
+    {
+      const AutocastScope off(at::kCPU, AutocastMode::off);
+      EXPECT_EQ(at::matmul(a, b).scalar_type(), at::kBFloat16);
+    }
+    { const AutocastScope inner(at::kCPU, AutocastMode::bf16); }
+    EXPECT_EQ(at::matmul(a, b).scalar_type(), at::kBFloat16);
+  }
+  EXPECT_EQ(at::matmul(a, b).scalar_type(), at::kFloat);
+}
+
+// One step with the forward pass in bfloat16: the loss the trainer reports differs from the
+// float32 step's by bfloat16 rounding (8 mantissa bits), not more and not zero, and so does the
+// gradient norm; parameters stay float32.
+TEST_F(TrainerTest, Bf16AutocastStepsCloseToFloat32) {
+  const at::Tensor data = data_.to(at::kFloat);
+  auto one_step = [&](AutocastMode mode, at::ScalarType* inner_type) {
+    MlpVelocity model = small_mlp(7, 32);
+    model->to(at::kFloat);
+    ShardedBatches batches(data, 0, ShardedBatchesOptions(data.size(0), 64).seed(3), comm_);
+    Trainer trainer(*model, comm_, busy_options(1).autocast(mode), "h");
+    const LossClosure rf = residual_flow_closure(*model, nullptr, batches, 9);
+    const StepStats stats = trainer.step([&](int64_t step) {
+      *inner_type = model->forward(data.narrow(0, 0, 2), at::zeros({2}, at::kFloat)).scalar_type();
+      return rf(step);
+    });
+    return std::make_tuple(stats.loss, stats.grad_norm, flat_parameters(*model));
+  };
+  at::ScalarType type32 = at::kDouble, type16 = at::kDouble;
+  const auto [loss32, norm32, theta32] = one_step(AutocastMode::off, &type32);
+  const auto [loss16, norm16, theta16] = one_step(AutocastMode::bf16, &type16);
+  EXPECT_EQ(type32, at::kFloat);
+  EXPECT_EQ(type16, at::kBFloat16);
+  EXPECT_EQ(theta16.scalar_type(), at::kFloat);
+  EXPECT_NE(loss16, loss32);
+  EXPECT_NEAR(loss16, loss32, 2e-2 * std::abs(loss32));
+  EXPECT_NE(norm16, norm32);
+  EXPECT_NEAR(norm16, norm32, 2e-2 * norm32);
+}
+
+TEST_F(TrainerTest, Bf16AutocastNeedsFloat32Parameters) {
+  MlpVelocity model = small_mlp(7, 8);
+  expect_error_mentions(
+      [&] { Trainer(*model, comm_, busy_options(1).autocast(AutocastMode::bf16), "h"); },
+      {"float32", "train.autocast"});
+}
+
 }  // namespace
 }  // namespace jointflow
