@@ -7,8 +7,7 @@
 # KDE of 171 examples is not one of 512, and every rank draws its own horizon — so
 # analysis/flux_ranks.py compares them statistically: the mean objective of 3 ranks against the
 # control's, and the samples' radius and W2 to the noised data at 1 and 3 ranks. All runs: 3 000
-# steps with an EMA of 0.998 (the EMA starts at the initial weights, so its window must be short
-# against the run).
+# steps with an EMA of 0.998.
 #
 # Sample runs:
 #   jobs/flux_ranks.sh                                   # build/jointflow -> flux-ranks-results/

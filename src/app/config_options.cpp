@@ -224,7 +224,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                       "last step");
   registry.add("train", "clip_norm", train.clip_norm, "clip the global gradient norm; 0: off",
                at_least(0.0));
-  registry.add("train", "ema_decay", train.ema_decay, "EMA of the parameters; 0: off",
+  registry.add("train", "ema_decay", train.ema_decay,
+               "d of the bias-corrected EMA of the parameters (step i's weights weighted dᵗ⁻ⁱ, "
+               "the initial ones not at all); 0: off",
                in_range(0.0, 1.0));
   registry.add_choice("train", "autocast", train.autocast, autocast_choices(),
                       "forward pass in float32 (off) or bfloat16 autocast (GPU; needs "

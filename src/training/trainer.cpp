@@ -209,9 +209,13 @@ StepStats Trainer::step(const LossClosure& closure) {
   return {s, mean_loss, grad_norm, lr};
 }
 
+// Keeps the shadow the bias-corrected average of θ₁…θₜ (t = step_ + 1): shadow ← d_t·shadow +
+// (1 − d_t)·θ with d_t = d(1 − dᵗ⁻¹)/(1 − dᵗ); d₁ = 0 drops the initial weights.
 void Trainer::update_ema() {
   at::NoGradGuard no_grad;
-  const double decay = options_.ema_decay();
+  const double d = options_.ema_decay();
+  const double t = static_cast<double>(step_ + 1);
+  const double decay = d * (1 - std::pow(d, t - 1)) / (1 - std::pow(d, t));
   for (size_t i = 0; i < ema_.size(); ++i) ema_[i].mul_(decay).add_(trained_[i], 1.0 - decay);
 }
 

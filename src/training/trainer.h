@@ -51,7 +51,8 @@ struct TrainerOptions {
   TORCH_ARG(LrSchedule, schedule) = LrSchedule::constant;
   // The global gradient norm is clipped to this; 0 = off.
   TORCH_ARG(double, clip_norm) = 0.0;
-  // d of the EMA shadow, updated after every step as shadow = d·shadow + (1 − d)·θ; 0 = off.
+  // d of the EMA: after t steps the shadow is the bias-corrected average
+  // Σᵢ dᵗ⁻ⁱ θᵢ · (1 − d)/(1 − dᵗ) of the iterates θ₁…θₜ (the initial weights get no weight); 0 = off.
   TORCH_ARG(double, ema_decay) = 0.0;
   // Precision of the loss closure's forward pass (autocast_scope.h); bf16 needs float32
   // parameters. The backward pass, the all-reduce and the optimizer stay in float32.
@@ -105,7 +106,7 @@ class Trainer {
   // Collective. Borrows `model` (all its parameters on one device in one floating dtype; those
   // with requires_grad take part) and `comm`. Validates `options`, copies rank 0's parameters and
   // buffers into every rank's model (one broadcast for all parameters), builds the optimizer and
-  // starts the EMA shadow at those parameters. `config_hash` identifies the configuration that
+  // allocates the EMA shadow. `config_hash` identifies the configuration that
   // checkpoints must match on resume.
   Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions options,
           std::string config_hash);
