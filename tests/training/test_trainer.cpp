@@ -200,6 +200,22 @@ TEST_F(TrainerTest, EmaIsTheBiasCorrectedAverageOfTheIterates) {
   EXPECT_TRUE(at::equal(flat_parameters(*copy), at::cat(pieces)));
 }
 
+TEST(LearningRate, CosineFallsFromThePeakToZeroAtTheLastStep) {
+  // Warm-up 4 of 12 steps: peak at step 3, half the peak halfway through the remaining 8
+  // (step 7), 0 after the last step (11); symmetric about the middle.
+  const TrainerOptions options =
+      TrainerOptions().lr(0.4).warmup_steps(4).steps(12).schedule(LrSchedule::cosine);
+  EXPECT_DOUBLE_EQ(learning_rate(options, 0), 0.1);
+  EXPECT_DOUBLE_EQ(learning_rate(options, 3), 0.4);
+  EXPECT_NEAR(learning_rate(options, 7), 0.2, 1e-15);
+  EXPECT_NEAR(learning_rate(options, 11), 0.0, 1e-15);
+  EXPECT_NEAR(learning_rate(options, 5) + learning_rate(options, 9), 0.4, 1e-15);
+  EXPECT_GT(learning_rate(options, 4), learning_rate(options, 5));
+  // Without warm-up the first step already decays.
+  const TrainerOptions plain = TrainerOptions().lr(1.0).steps(4).schedule(LrSchedule::cosine);
+  EXPECT_NEAR(learning_rate(plain, 0), 0.5 * (1 + std::sqrt(0.5)), 1e-15);  // cos(π/4)
+}
+
 TEST_F(TrainerTest, WarmupRampsLinearlyToThePeakRate) {
   const TrainerOptions options = TrainerOptions().lr(0.4).warmup_steps(4);
   EXPECT_DOUBLE_EQ(learning_rate(options, 0), 0.1);
