@@ -70,6 +70,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("flow", "frequencies", flow.frequencies,
                "mlp: Fourier features sin/cos(2^k π t) of the time; 0: t as one input",
                in_range<int64_t>(0, 30));
+  registry.add("flow", "zero_output", flow.zero_output,
+               "mlp: start the output layer at zero, so that training starts from the zero field");
   registry.add("flow", "channels", flow.channels, "unet: width of the first level",
                at_least<int64_t>(1));
   registry.add("flow", "channel_multipliers", flow.channel_multipliers,
@@ -122,6 +124,10 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                       "∇·(f − ŝ) in r_θ: one Rademacher probe, or exact (d ≤ 16 only)");
   registry.add("flux", "spiral", flux.spiral,
                "ring: tangential speed c of the spiral application loss; 0: off", at_least(0.0));
+  registry.add("flux", "kde_batch", flux.kde_batch,
+               "examples sharing one KDE, σ and horizon, whole on one rank (training then does not "
+               "depend on the rank count); 0: each rank's local batch, as the reference code",
+               at_least<int64_t>(0));
   registry.add_choice("flux", "sampler", flux.sampler, field_sampler_choices(),
                       "sampler of the samples drawn after training");
   registry.add("flux", "samples", flux.samples, "samples drawn after training",

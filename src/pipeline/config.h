@@ -45,6 +45,7 @@ struct RunOptions {
 struct FlowOptions {
   std::string hidden = "256,256,256";  // mlp: widths of the hidden layers (SiLU)
   int64_t frequencies = 8;             // mlp: Fourier features of t; 0: t as one input
+  bool zero_output = false;            // mlp: the output layer starts at zero
   int64_t channels = 32;               // unet: width of the first level
   std::string channel_multipliers = "1,2,2";  // unet: width of level l = channels · m_l
   std::string attention_levels = "2";  // unet: levels with self-attention ("" = middle only)
@@ -169,6 +170,7 @@ struct FluxOptions {
   HorizonKind horizon = HorizonKind::learned;
   DivergenceMode divergence = DivergenceMode::hutchinson;
   double spiral = 0.0;  // ring, flux: tangential speed c of the spiral loss; 0 = off
+  int64_t kde_batch = 0;  // examples sharing one KDE, σ and horizon; 0 = each rank's local batch
   FieldSamplerKind sampler = FieldSamplerKind::langevin;  // samples drawn after training
   int64_t samples = 2000;
   int64_t sample_steps = 1000;

@@ -5,6 +5,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/module.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -60,7 +61,8 @@ FieldTrainingOptions training_options(const FluxOptions& flux) {
       .noise(noise)
       .horizon(flux.horizon)
       .divergence(flux.divergence)
-      .spiral(flux.spiral);
+      .spiral(flux.spiral)
+      .kde_batch(flux.kde_batch);
   options.validate("flux");
   return options;
 }
@@ -88,7 +90,7 @@ std::string flux_config_hash(const Config& config, const std::vector<int64_t>& s
   const DataOptions& data = config.data;
   const std::string text = detail::concat(
       training_config_hash(config), ";flow.hidden=", flow.hidden,
-      ";flow.frequencies=", flow.frequencies, ";flow.channels=", flow.channels,
+      ";flow.frequencies=", flow.frequencies, ";flow.zero_output=", flow.zero_output, ";flow.channels=", flow.channels,
       ";flow.channel_multipliers=", flow.channel_multipliers,
       ";flow.attention_levels=", flow.attention_levels, ";flow.res_blocks=", flow.res_blocks,
       ";flow.groups=", flow.groups, ";flow.heads=", flow.heads,
@@ -104,6 +106,7 @@ std::string flux_config_hash(const Config& config, const std::vector<int64_t>& s
       ";flux.sigma_min=", flux.sigma_min, ";flux.sigma_max=", flux.sigma_max,
       ";flux.horizon=", choice_name(flux.horizon, horizon_choices()), ";flux.spiral=", flux.spiral,
       ";flux.divergence=", choice_name(flux.divergence, divergence_mode_choices()),
+      ";flux.kde_batch=", flux.kde_batch,
       ";data.kind=", choice_name(data.kind, dataset_kind_choices()), ";data.path=", data.path,
       ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
       ";data.mixture=", data.mixture, ";shape=", shape_text(sample_shape));
@@ -224,6 +227,14 @@ void run_train_flux(const Config& config, StageContext& context) {
              " must be non-negative");
     options = training_options(flux);
     sampling = sampler_options(config);
+    const int64_t batch = config.train.batch_size;
+    JF_CHECK(flux.kde_batch == 0 || batch % flux.kde_batch == 0, "flux.kde_batch = ",
+             flux.kde_batch, " must divide train.batch_size = ", batch,
+             ": each KDE batch lies whole on one rank");
+    JF_CHECK(flux.kde_batch == 0 || batch / flux.kde_batch >= comm.size(), "train.batch_size = ",
+             batch, " holds ", batch / std::max<int64_t>(flux.kde_batch, 1),
+             " KDE batches of flux.kde_batch = ", flux.kde_batch, " for ", comm.size(),
+             " ranks; every rank needs one: lower flux.kde_batch or run fewer ranks");
     check_training_setup(config, context, "model.path", checkpoint);
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
@@ -253,7 +264,7 @@ void run_train_flux(const Config& config, StageContext& context) {
   if (train.resume && std::filesystem::exists(checkpoint)) trainer.resume(checkpoint);
 
   ShardedBatchesOptions batch_options(data.total, train.batch_size);
-  batch_options.seed(seed);
+  batch_options.seed(seed).unit(std::max<int64_t>(flux.kde_batch, 1));
   ShardedBatches batches(data.x.to(context.device), data.first, batch_options, comm);
   log::info("train-flux: ", choice_name(flux.loss, field_loss_choices()), " (",
             choice_name(flux.noise, noise_schedule_choices()), " σ, ",

@@ -177,6 +177,7 @@ void FieldTrainingOptions::validate(const std::string& section) const {
            " must be non-negative");
   JF_CHECK(spiral() == 0 || (loss() == FieldLoss::flux && !noise().annealed()), section,
            ".spiral needs ", section, ".loss = flux and ", section, ".noise = single");
+  JF_CHECK(kde_batch() >= 0, section, ".kde_batch = ", kde_batch(), " must be non-negative");
 }
 
 at::Tensor spiral_loss(const at::Tensor& x0, const at::Tensor& f0, double speed) {
@@ -241,15 +242,27 @@ LossClosure field_training_closure(const FluxModelImpl& model, ShardedBatches& b
                                    const FieldTrainingOptions& options, uint64_t seed,
                                    FieldBatchLoss* last) {
   options.validate();
+  JF_CHECK(options.kde_batch() == 0 || batches.options().unit() == options.kde_batch(),
+           "Flux Matching: KDE batches of ", options.kde_batch(),
+           " examples need rank blocks of whole KDE batches (ShardedBatchesOptions::unit ",
+           batches.options().unit(), ")");
   return [&model, &batches, options, seed, last](int64_t step) {
     const LocalBatch batch = batches.batch(step);
     if (batch.size() == 0) return LocalLoss{at::Tensor(), 0.0};
-    const FieldBatchLoss result =
-        options.loss() == FieldLoss::flux
-            ? flux_matching_objective(model, batch.x, options, seed, batch.position)
-            : dsm_objective(model, batch.x, options, seed, batch.position);
-    if (last != nullptr) *last = result;
-    return LocalLoss{result.objective, static_cast<double>(batch.size())};
+    const int64_t size = options.kde_batch() > 0 ? options.kde_batch() : batch.size();
+    at::Tensor objective;
+    for (int64_t first = 0; first < batch.size(); first += size) {
+      const at::Tensor x = batch.x.narrow(0, first, size);
+      const BatchPosition position{batch.position.step, batch.position.first + first};
+      const FieldBatchLoss result =
+          options.loss() == FieldLoss::flux
+              ? flux_matching_objective(model, x, options, seed, position)
+              : dsm_objective(model, x, options, seed, position);
+      objective = objective.defined() ? objective + result.objective : result.objective;
+      if (first == 0 && last != nullptr) *last = result;
+    }
+    return LocalLoss{objective * (static_cast<double>(size) / static_cast<double>(batch.size())),
+                     static_cast<double>(batch.size())};
   };
 }
 

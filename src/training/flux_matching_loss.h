@@ -143,6 +143,12 @@ struct FieldTrainingOptions {
   // invariant density (the ring) f = ∇log p + c·J x/‖x‖ generates the same samples, so the
   // loss selects a spiralling field among the generative ones. 0 = off.
   TORCH_ARG(double, spiral) = 0.0;
+  // Examples that share one KDE, σ and horizon: the local batch is cut into KDE batches of this
+  // size, each drawing its own (keyed by its first global position), and the objective is their
+  // mean. With the rank blocks made of whole KDE batches (ShardedBatchesOptions::unit) training
+  // is then the same at any rank count. 0 = the whole local batch (the reference code's
+  // convention: one KDE per GPU).
+  TORCH_ARG(int64_t, kde_batch) = 0;
 };
 
 // The spiral application loss above: x0 [b, 2], f0 = f(x0) [b, 2]. Returns a 0-dim tensor.
@@ -167,8 +173,10 @@ FieldBatchLoss flux_matching_objective(const FluxModelImpl& model, const at::Ten
                                        BatchPosition position);
 
 // The trainer's closure for options.loss() (Flux Matching, or DSM as dsm_loss.h) on `batches`:
-// each rank its local batch with its own σ, horizon and KDE, weighted by its number of
-// examples. `last` (may be null) receives each step's local FieldBatchLoss. Borrows everything.
+// each KDE batch of the local batch (options.kde_batch(); the whole local batch for 0) with its
+// own σ, horizon and KDE, the rank weighted by its number of examples. The batches' unit must be
+// options.kde_batch() when that is set. `last` (may be null) receives the first KDE batch's
+// FieldBatchLoss of each step. Borrows everything.
 LossClosure field_training_closure(const FluxModelImpl& model, ShardedBatches& batches,
                                    const FieldTrainingOptions& options, uint64_t seed,
                                    FieldBatchLoss* last = nullptr);

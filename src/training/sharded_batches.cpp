@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "core/error.h"
-#include "dist/partition.h"
 
 namespace jointflow {
 
@@ -49,6 +48,16 @@ void ShardedBatchesOptions::validate(const std::string& section) const {
   if (batch_size() <= 0)
     throw Error(concat(section, ".batch_size = ", batch_size(), " must be positive"),
                 /*collective=*/true);
+  if (unit() <= 0 || batch_size() % unit() != 0)
+    throw Error(concat(section, ".batch_size = ", batch_size(),
+                       " must be a positive multiple of the ", unit(),
+                       " examples that share one loss term"),
+                /*collective=*/true);
+}
+
+IdRange ShardedBatchesOptions::block(int parts, int part) const {
+  const IdRange units = block_of(batch_size() / unit(), parts, part);
+  return {units.begin * unit(), units.end * unit()};
 }
 
 at::Tensor global_batch_indices(const ShardedBatchesOptions& options, int64_t step) {
@@ -109,7 +118,7 @@ at::Tensor ShardedBatches::indices_of(int64_t step) {
 
 LocalBatch ShardedBatches::batch(int64_t step) {
   const at::Tensor global = indices_of(step);
-  const IdRange block = block_of(options_.batch_size(), comm_.size(), comm_.rank());
+  const IdRange block = options_.block(comm_.size(), comm_.rank());
   LocalBatch local;
   local.position = {step, block.begin};
   local.indices = global.narrow(0, block.begin, block.size());

@@ -13,6 +13,7 @@
 
 #include "dist/communicator.h"
 #include "dist/counter_rng.h"
+#include "dist/partition.h"
 
 namespace jointflow {
 
@@ -38,10 +39,17 @@ struct ShardedBatchesOptions {
 
   // Throws an Error naming `<section>.batch_size` (or the data size) for unusable values.
   void validate(const std::string& section = "train") const;
+  // Rank `part` of `parts`'s positions in the global batch: block_of(B / unit, parts, part)
+  // units of `unit` positions.
+  IdRange block(int parts, int part) const;
 
   TORCH_ARG(int64_t, examples);    // N, the examples of the whole data set
   TORCH_ARG(int64_t, batch_size);  // B, the global batch (all ranks together)
   TORCH_ARG(uint64_t, seed) = 0;   // key of the epoch permutations (RandomStream::data_shuffle)
+  // Ranks take whole units of this many consecutive batch positions (B must be a multiple), so
+  // that a loss computed per unit (Flux Matching's KDE batches) sees the same units at any rank
+  // count.
+  TORCH_ARG(int64_t, unit) = 1;
 };
 
 // The global batch of `step`: [B] int64 on the CPU. Position p = step·B + i of the endless
@@ -58,7 +66,7 @@ class ShardedBatches {
   ShardedBatches(at::Tensor data, int64_t first_row, ShardedBatchesOptions options,
                  Communicator& comm);
 
-  // This rank's block (block_of(B, size, rank)) of the global batch of `step`. Collective when
+  // This rank's block (options().block(size, rank)) of the global batch of `step`. Collective when
   // the data are sharded: one allgather of the global batch's rows; local otherwise.
   LocalBatch batch(int64_t step);
 

@@ -1,14 +1,18 @@
 // Data-parallel Flux Matching and DSM at 1, 2 and 3 ranks (DESIGN §3, MATH §7.1 point 2): every
 // rank builds its KDE from its own local batch and draws its own σ and horizon, the trainer
-// all-reduces the gradients once per step, and the parameters stay identical on every rank.
+// all-reduces the gradients once per step, and the parameters stay identical on every rank;
+// with fixed-size KDE batches the training is that of one process.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/log.h"
+#include "dist/local_communicator.h"
 #include "dist/mpi_communicator.h"
 #include "models/mlp_velocity.h"
 #include "training/flux_datasets.h"
@@ -73,6 +77,57 @@ TEST_F(FluxRanks, EveryRankTrainsTheSameFieldFromItsOwnBatchSigmaAndHorizon) {
       EXPECT_LE(sigmas[r].item<double>(), 2.0);
     }
   }
+}
+
+// Global batch 96 in KDE batches of 32: one process holds all three, 2 ranks two and one, 3 ranks
+// one each. Every KDE batch keys its σ, horizon and noise by its global position, so R ranks
+// train the same field as one process, up to the order of the gradient sums.
+TEST_F(FluxRanks, KdeBatchesTrainTheSameFieldAtAnyRankCount) {
+  const at::Tensor data = ring_samples({5, RandomStream::exact_samples}, 0, 300);
+  NoiseLevelOptions ve;
+  ve.schedule(NoiseSchedule::ve).sigma_min(0.05).sigma_max(2.0);
+  const ShardedBatchesOptions batching = ShardedBatchesOptions(300, 96).seed(6).unit(32);
+  for (const FieldLoss loss : {FieldLoss::flux, FieldLoss::dsm}) {
+    SCOPED_TRACE(choice_name(loss, field_loss_choices()));
+    FieldTrainingOptions options;
+    options.loss(loss).noise(ve).horizon(HorizonKind::learned).kde_batch(32);
+    // The run on `comm` from rank 0's initial field: its parameters and per-step losses.
+    auto train = [&](Communicator& comm) {
+      FluxModel model = small_field(100 + comm.rank());
+      ShardedBatches batches(data, 0, batching, comm);
+      Trainer trainer(*model, comm, busy_options(5), "flux-kde-batches");
+      const LossClosure closure = field_training_closure(*model, batches, options, 9);
+      std::vector<double> losses;
+      for (int64_t s = 0; s < 5; ++s) losses.push_back(trainer.step(closure).loss);
+      return std::make_pair(flat_parameters(*model), at::tensor(losses, at::kDouble));
+    };
+    LocalCommunicator one;
+    const auto [parameters, losses] = train(comm_);
+    const auto [single_parameters, single_losses] = train(one);
+    EXPECT_TRUE(at::allclose(losses, single_losses, 1e-10, 1e-12))
+        << losses << " against one process's " << single_losses;
+    EXPECT_TRUE(at::allclose(parameters, single_parameters, 1e-10, 1e-12))
+        << "largest difference "
+        << (parameters - single_parameters).abs().max().item<double>();
+    EXPECT_FALSE(at::equal(parameters, flat_parameters(*small_field(100))));  // it trained
+  }
+}
+
+// Without KDE batches each rank's KDE is its local batch (the reference code's convention), so
+// at several ranks the objective is another one than at one rank with the same global batch.
+TEST_F(FluxRanks, PerRankKdesMakeTheObjectiveDependOnTheRankCount) {
+  if (comm_.size() == 1) GTEST_SKIP() << "needs several ranks";
+  const at::Tensor data = ring_samples({5, RandomStream::exact_samples}, 0, 300);
+  FieldTrainingOptions options;
+  options.horizon(HorizonKind::uniform);
+  auto first_loss = [&](Communicator& comm) {
+    FluxModel model = small_field(100);
+    ShardedBatches batches(data, 0, ShardedBatchesOptions(300, 96).seed(6), comm);
+    Trainer trainer(*model, comm, busy_options(1), "flux-per-rank-kde");
+    return trainer.step(field_training_closure(*model, batches, options, 9)).loss;
+  };
+  LocalCommunicator one;
+  EXPECT_GT(std::abs(first_loss(comm_) - first_loss(one)), 1e-6);
 }
 
 }  // namespace

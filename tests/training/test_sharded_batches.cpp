@@ -46,6 +46,29 @@ TEST(ShardedBatches, OneRankTakesTheWholeGlobalBatch) {
   }
 }
 
+TEST(ShardedBatches, RankBlocksAreMadeOfWholeUnits) {
+  // B = 12 in units of 4: 3 units over 2 ranks give 8 + 4 positions, where plain blocks are 6 + 6.
+  const ShardedBatchesOptions options = ShardedBatchesOptions(30, 12).unit(4);
+  EXPECT_EQ(options.block(2, 0).begin, 0);
+  EXPECT_EQ(options.block(2, 0).end, 8);
+  EXPECT_EQ(options.block(2, 1).begin, 8);
+  EXPECT_EQ(options.block(2, 1).end, 12);
+  for (int parts : {1, 2, 3, 5}) {
+    int64_t next = 0;
+    for (int part = 0; part < parts; ++part) {
+      const IdRange block = options.block(parts, part);
+      EXPECT_EQ(block.begin, next) << parts << " ranks, rank " << part;
+      EXPECT_EQ(block.begin % 4, 0);
+      EXPECT_EQ(block.size() % 4, 0);
+      next = block.end;
+    }
+    EXPECT_EQ(next, 12) << parts << " ranks";
+  }
+  EXPECT_EQ(ShardedBatchesOptions(30, 12).block(5, 4).size(), 2);  // unit 1: block_of
+  EXPECT_THROW(ShardedBatchesOptions(30, 12).unit(5).validate(), Error);
+  EXPECT_THROW(ShardedBatchesOptions(30, 12).unit(0).validate(), Error);
+}
+
 TEST(ShardedBatches, RejectsRowsThatCoverNeitherAllNorABlockLayout) {
   LocalCommunicator comm;
   const at::Tensor data = at::zeros({5, 2});
