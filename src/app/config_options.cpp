@@ -70,8 +70,6 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("flow", "frequencies", flow.frequencies,
                "mlp: Fourier features sin/cos(2^k π t) of the time; 0: t as one input",
                in_range<int64_t>(0, 30));
-  registry.add("flow", "zero_output", flow.zero_output,
-               "mlp: start the output layer at zero, so that training starts from the zero field");
   registry.add("flow", "channels", flow.channels, "unet: width of the first level",
                at_least<int64_t>(1));
   registry.add("flow", "channel_multipliers", flow.channel_multipliers,

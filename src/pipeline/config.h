@@ -45,7 +45,6 @@ struct RunOptions {
 struct FlowOptions {
   std::string hidden = "256,256,256";  // mlp: widths of the hidden layers (SiLU)
   int64_t frequencies = 8;             // mlp: Fourier features of t; 0: t as one input
-  bool zero_output = false;            // mlp: the output layer starts at zero
   int64_t channels = 32;               // unet: width of the first level
   std::string channel_multipliers = "1,2,2";  // unet: width of level l = channels · m_l
   std::string attention_levels = "2";  // unet: levels with self-attention ("" = middle only)

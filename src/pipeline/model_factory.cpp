@@ -81,7 +81,6 @@ FlowNetwork make_flow_network(const ModelOptions& model, const std::vector<int64
       options.hidden(parse_integer_list("flow.hidden", flow.hidden))
           .time_embedding(flow.frequencies > 0 ? TimeEmbedding::sinusoidal : TimeEmbedding::input)
           .frequencies(flow.frequencies > 0 ? flow.frequencies : 1)
-          .zero_output(flow.zero_output)
           .seed(seed);
       options.validate("flow");
       auto mlp = std::make_shared<MlpVelocityImpl>(options);
@@ -93,7 +92,6 @@ FlowNetwork make_flow_network(const ModelOptions& model, const std::vector<int64
       JF_CHECK(sample_shape.size() == 3,
                "model.kind = unet needs image samples {channels, height, width}, got a shape of ",
                sample_shape.size(), " extents; use model.kind = mlp for vectors");
-      JF_CHECK(!flow.zero_output, "flow.zero_output = true applies to mlp networks only");
       UNetVelocityOptions options(sample_shape);
       options.channels(flow.channels)
           .channel_multipliers(parse_integer_list("flow.channel_multipliers",

@@ -24,7 +24,7 @@ std::string flow_config_hash(const Config& config, const std::vector<int64_t>& s
   const DataOptions& data = config.data;
   const std::string text = detail::concat(
       training_config_hash(config), ";flow.hidden=", flow.hidden,
-      ";flow.frequencies=", flow.frequencies, ";flow.zero_output=", flow.zero_output, ";flow.channels=", flow.channels,
+      ";flow.frequencies=", flow.frequencies, ";flow.channels=", flow.channels,
       ";flow.channel_multipliers=", flow.channel_multipliers,
       ";flow.attention_levels=", flow.attention_levels, ";flow.res_blocks=", flow.res_blocks,
       ";flow.groups=", flow.groups, ";flow.heads=", flow.heads,

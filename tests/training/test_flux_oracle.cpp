@@ -1,7 +1,8 @@
 // The controllable-fields oracle of paper B App. B.1 (MATH §7): on the 3-mode 2-D mixture of
 // B-Eq. 15 with its analytic score in place of the KDE and the exact divergence, the Flux
 // Matching loss is zero for the distribution-preserving rotation f = s + θ·J s and positive,
-// growing with |θ|, for the distribution-changing scaling f = (1 + θ)·s.
+// growing with |θ|, for the distribution-changing scaling f = (1 + θ)·s; and on a thin ring, the
+// loss of an angular harmonic grows as the square of its order.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -107,6 +108,61 @@ TEST(FluxOracle, ScalingTheScoreGivesALossGrowingWithTheta) {
   const LossEstimate shrunk =
       oracle_loss([](const at::Tensor& x) { return 0.5 * mixture_score(x); });
   EXPECT_NEAR(shrunk.mean / losses[2], 0.25, 1e-9);
+}
+
+// A thin ring p ∝ exp(−(r − R)²/(2w²))/r (radius exactly N(R, w²), angle uniform) with its
+// analytic score s = (−(r − R)/w² − 1/r)·x/r, and f = s + t_k, t_k = cos(kθ)·e_θ the angular
+// harmonic k. As s is radial, r_θ = ∇·t_k = −(k/r)·sin(kθ): E[r_θ²] grows as k², while the
+// projected Fisher divergence of t_k (and the Fisher divergence DSM charges) is E|t_k|² = 1/2 for
+// every k. The modes relax at rate σ²k²/R² per unit of σ²-rescaled time, slowly against the
+// horizon (4σ²k²/R² = 0.03k²), so the truncated loss sees them through E[r_θ²] alone and grows
+// as k²: the first harmonic — a dipole in the samples' angular density — is the least penalized.
+TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
+  constexpr double kRadius = 2.5, kWidth = 0.3, kRingSigma2 = 0.05;
+  constexpr int64_t kBatch = 512, kBatches = 64;
+  const ScoreFunction score = [](const at::Tensor& x) {
+    const at::Tensor r = x.norm(2, 1, true);
+    return (-(r - kRadius) / (kWidth * kWidth) - 1 / r) * x / r;
+  };
+  std::vector<LossEstimate> losses;
+  for (int k = 1; k <= 4; ++k) {
+    const FieldFunction field = [&, k](const at::Tensor& z) {
+      const at::Tensor theta = at::atan2(z.select(1, 1), z.select(1, 0)).unsqueeze(1);
+      const at::Tensor tangent =
+          at::cat({-z.narrow(1, 1, 1), z.narrow(1, 0, 1)}, 1) / z.norm(2, 1, true);
+      return score(z) + at::cos(k * theta) * tangent;
+    };
+    std::vector<double> per_batch;
+    for (int64_t b = 0; b < kBatches; ++b) {
+      const RandomKey key{31, RandomStream::exact_samples};
+      const at::Tensor r = kRadius + kWidth * counter_normal(key, b * kBatch, kBatch, 1, 0);
+      const at::Tensor theta = 2 * std::acos(-1.0) * counter_uniform(key, b * kBatch, kBatch, 1, 1);
+      ChainNoise noise;
+      noise.chain = counter_normal({31, RandomStream::flux}, b * kBatch, kBatch,
+                                   2 * kLangevinSteps)
+                        .view({kBatch, kLangevinSteps, 2})
+                        .transpose(0, 1)
+                        .contiguous();
+      HorizonDraw horizon;
+      horizon.tau =
+          kHorizon * counter_uniform({31, RandomStream::flux}, 1 << 30, 1, 1, b).item<double>();
+      per_batch.push_back(flux_matching_per_sample(
+                              field, score, at::cat({r * at::cos(theta), r * at::sin(theta)}, 1),
+                              kRingSigma2, horizon, noise, DivergenceMode::exact)
+                              .mean()
+                              .item<double>());
+    }
+    const at::Tensor t = at::tensor(per_batch, kDouble);
+    losses.push_back({t.mean().item<double>(), t.std().item<double>() / std::sqrt(kBatches)});
+  }
+  ASSERT_GT(losses[0].mean, 4 * losses[0].standard_error);
+  for (int k = 2; k <= 4; ++k) {
+    const LossEstimate& loss = losses[k - 1];
+    EXPECT_GT(loss.mean, 4 * loss.standard_error) << "harmonic " << k;
+    EXPECT_NEAR(loss.mean / losses[0].mean, k * k, 0.15 * k * k)
+        << "harmonic " << k << ": " << loss.mean << " ± " << loss.standard_error
+        << " against the first's " << losses[0].mean << " ± " << losses[0].standard_error;
+  }
 }
 
 }  // namespace
