@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "dist/counter_rng.h"
@@ -52,28 +53,38 @@ struct LossEstimate {
   double standard_error = 0.0;
 };
 
-// The appendix's estimate: B = 256 draws per minibatch, uniform horizon, averaged over 64
-// minibatches; the same draws (common random numbers) for every field.
-LossEstimate oracle_loss(const FieldFunction& field) {
-  constexpr int64_t kBatch = 256, kBatches = 64;
+// Draws of p for global ids [first, first + n): [n, 2].
+using Draws = std::function<at::Tensor(int64_t first, int64_t n)>;
+
+// The loss averaged over `batches` minibatches of `batch` draws with a uniform horizon, chains at
+// σ² driven by `score`, the exact divergence; the same draws (common random numbers) for every
+// field.
+LossEstimate minibatch_loss(const FieldFunction& field, const ScoreFunction& score,
+                            const Draws& draws, double sigma2, uint64_t seed, int64_t batch,
+                            int64_t batches) {
   std::vector<double> means_per_batch;
-  for (int64_t k = 0; k < kBatches; ++k) {
-    const at::Tensor x0 = mixture_draws(k * kBatch, kBatch);
+  for (int64_t k = 0; k < batches; ++k) {
     ChainNoise noise;
-    noise.chain = counter_normal({21, RandomStream::flux}, k * kBatch, kBatch, 2 * kLangevinSteps)
-                      .view({kBatch, kLangevinSteps, 2})
+    noise.chain = counter_normal({seed, RandomStream::flux}, k * batch, batch, 2 * kLangevinSteps)
+                      .view({batch, kLangevinSteps, 2})
                       .transpose(0, 1)
                       .contiguous();
     HorizonDraw horizon;
     horizon.tau =
-        kHorizon * counter_uniform({21, RandomStream::flux}, 1 << 30, 1, 1, k).item<double>();
-    means_per_batch.push_back(flux_matching_per_sample(field, mixture_score, x0, kSigma2, horizon,
-                                                       noise, DivergenceMode::exact)
+        kHorizon * counter_uniform({seed, RandomStream::flux}, 1 << 30, 1, 1, k).item<double>();
+    means_per_batch.push_back(flux_matching_per_sample(field, score, draws(k * batch, batch),
+                                                       sigma2, horizon, noise,
+                                                       DivergenceMode::exact)
                                   .mean()
                                   .item<double>());
   }
   const at::Tensor t = at::tensor(means_per_batch, kDouble);
-  return {t.mean().item<double>(), t.std().item<double>() / std::sqrt(double(kBatches))};
+  return {t.mean().item<double>(), t.std().item<double>() / std::sqrt(double(batches))};
+}
+
+// The appendix's estimate: B = 256 draws per minibatch, averaged over 64 minibatches.
+LossEstimate oracle_loss(const FieldFunction& field) {
+  return minibatch_loss(field, mixture_score, mixture_draws, kSigma2, 21, 256, 64);
 }
 
 TEST(FluxOracle, DistributionPreservingRotationHasZeroLoss) {
@@ -119,10 +130,15 @@ TEST(FluxOracle, ScalingTheScoreGivesALossGrowingWithTheta) {
 // as k²: the first harmonic — a dipole in the samples' angular density — is the least penalized.
 TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
   constexpr double kRadius = 2.5, kWidth = 0.3, kRingSigma2 = 0.05;
-  constexpr int64_t kBatch = 512, kBatches = 64;
   const ScoreFunction score = [](const at::Tensor& x) {
     const at::Tensor r = x.norm(2, 1, true);
     return (-(r - kRadius) / (kWidth * kWidth) - 1 / r) * x / r;
+  };
+  const Draws ring = [](int64_t first, int64_t n) {
+    const RandomKey key{31, RandomStream::exact_samples};
+    const at::Tensor r = kRadius + kWidth * counter_normal(key, first, n, 1, 0);
+    const at::Tensor theta = 2 * std::acos(-1.0) * counter_uniform(key, first, n, 1, 1);
+    return at::cat({r * at::cos(theta), r * at::sin(theta)}, 1);
   };
   std::vector<LossEstimate> losses;
   for (int k = 1; k <= 4; ++k) {
@@ -132,28 +148,7 @@ TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
           at::cat({-z.narrow(1, 1, 1), z.narrow(1, 0, 1)}, 1) / z.norm(2, 1, true);
       return score(z) + at::cos(k * theta) * tangent;
     };
-    std::vector<double> per_batch;
-    for (int64_t b = 0; b < kBatches; ++b) {
-      const RandomKey key{31, RandomStream::exact_samples};
-      const at::Tensor r = kRadius + kWidth * counter_normal(key, b * kBatch, kBatch, 1, 0);
-      const at::Tensor theta = 2 * std::acos(-1.0) * counter_uniform(key, b * kBatch, kBatch, 1, 1);
-      ChainNoise noise;
-      noise.chain = counter_normal({31, RandomStream::flux}, b * kBatch, kBatch,
-                                   2 * kLangevinSteps)
-                        .view({kBatch, kLangevinSteps, 2})
-                        .transpose(0, 1)
-                        .contiguous();
-      HorizonDraw horizon;
-      horizon.tau =
-          kHorizon * counter_uniform({31, RandomStream::flux}, 1 << 30, 1, 1, b).item<double>();
-      per_batch.push_back(flux_matching_per_sample(
-                              field, score, at::cat({r * at::cos(theta), r * at::sin(theta)}, 1),
-                              kRingSigma2, horizon, noise, DivergenceMode::exact)
-                              .mean()
-                              .item<double>());
-    }
-    const at::Tensor t = at::tensor(per_batch, kDouble);
-    losses.push_back({t.mean().item<double>(), t.std().item<double>() / std::sqrt(kBatches)});
+    losses.push_back(minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64));
   }
   ASSERT_GT(losses[0].mean, 4 * losses[0].standard_error);
   for (int k = 2; k <= 4; ++k) {
