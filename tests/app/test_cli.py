@@ -101,6 +101,15 @@ class BadInput(unittest.TestCase):
         self.check_fails(self.train_flux("digits.ini", "--flux.divergence", "exact"),
                          ["flux.divergence = exact", "[1,8,8]", "hutchinson"])
 
+    def test_kde_batch_must_divide_the_batch(self):
+        self.check_fails(self.train_flux("ring.ini", "--flux.kde_batch", "100"),
+                         ["flux.kde_batch = 100", "train.batch_size = 1024"])
+
+    @unittest.skipIf(RANKS < 2, "needs more ranks than KDE batches")
+    def test_kde_batches_must_cover_every_rank(self):
+        self.check_fails(self.train_flux("ring.ini", "--flux.kde_batch", "1024"),
+                         ["1 KDE batches", "flux.kde_batch = 1024", f"{RANKS} ranks"])
+
     def test_autocast_needs_float32(self):
         self.check_fails(self.train_flux("ring.ini", "--train.autocast", "bf16", "--run.dtype",
                                          "float64"),
