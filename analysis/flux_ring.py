@@ -9,15 +9,21 @@ mean |curl| (Flux ≈ 0.41, DSM ≈ 0.12, Flux + spiral ≈ 1.64, on that notebo
 W2 of the two halves of the noised data (the sampling-noise floor at half the sample size) is
 printed too, and two statistics of the field on the ring 2 ≤ ‖x‖ ≤ 3 of the grid: the mean |curl|
 there (off the data the field is unconstrained, and the curl of the whole grid is mostly made
-there) and the mean tangential speed f·Jx/‖x‖ (the circulation the spiral loss asks for).
+there) and the mean tangential speed f·Jx/‖x‖ (the circulation the spiral loss asks for), and
+the distance of the sample mean from the centre (the dipole of docs/flux-matching.md).
 Checks: W2(Flux) ≤ 1.5 · W2(DSM), and, with spiral.h5, the spiral field keeps the ring
-(W2 ≤ 1.5 · W2(DSM)) while its mean tangential speed on the ring exceeds both others'. Writes a
-figure with the samples, the fields and their curl (--figure). Exit status 0 when all checks
-pass, 1 otherwise, 2 when files are missing. Needs h5py, numpy, scipy and matplotlib.
+(W2 ≤ 1.5 · W2(DSM)) while its mean tangential speed on the ring exceeds both others'.
+Given several directories (one per seed, as `jobs/flux_ring.sh --seeds` writes them), it prints
+one row per seed instead: W2 of DSM, Flux Matching and the spiral field, their ratios and mean
+offsets, and the ratio of the mean W2s; the checks are then W2 ≤ 1.5 · W2(DSM) in every seed and
+for the means. Writes a figure with the samples, the fields and their curl of the first
+directory (--figure). Exit status 0 when all checks pass, 1 otherwise, 2 when files are missing.
+Needs h5py, numpy, scipy and matplotlib.
 
 Sample runs:
   /usr/bin/python3 analysis/flux_ring.py flux-ring-results
   /usr/bin/python3 analysis/flux_ring.py /tmp/ring --figure docs/flux-ring.png --markdown
+  /usr/bin/python3 analysis/flux_ring.py /tmp/ring-seeds/seed-* --markdown
 """
 import argparse
 import os
@@ -114,45 +120,8 @@ def figure(runs, path):
     print(f"wrote {path}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("directory")
-    parser.add_argument("--figure", help="write a PNG of samples, fields and curl here")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    args = parser.parse_args()
-    runs = {}
-    for name in ("flux", "dsm", "spiral"):
-        path = os.path.join(args.directory, name + ".h5")
-        if os.path.exists(path):
-            try:
-                runs[name] = load(path)
-            except (OSError, KeyError) as error:
-                print(f"cannot read {path}: {error}", file=sys.stderr)
-                return 2
-    if "flux" not in runs or "dsm" not in runs:
-        print(f"{args.directory} needs flux.h5 and dsm.h5 (run jobs/flux_ring.sh)", file=sys.stderr)
-        return 2
-    reference = runs["dsm"]["reference"]
-    half = len(reference) // 2
-    floor = w2(reference[:half], reference[half:])
-    for run in runs.values():
-        run["w2"] = w2(run["samples"], run["reference"])
-        run["mmd2"] = mmd2(run["samples"], run["reference"])
-        run["ring_curl"], run["tangential"] = on_ring(run)
-    header = ["run", "radius", "inside r<1", "W2", "MMD²", "mean abs curl", "abs curl on ring",
-              "reference abs curl", "tangential on ring", "steps", "train s"]
-    rows = []
-    for name, run in runs.items():
-        rows.append([LABELS[name], f"{run['radius_mean']:.3f} ± {run['radius_std']:.3f}",
-                     f"{run['inner_fraction']:.4f}", f"{run['w2']:.4f}", f"{run['mmd2']:.5f}",
-                     f"{run['mean_abs_curl']:.3f}", f"{run['ring_curl']:.3f}",
-                     f"{REFERENCE_CURL[name]:.2f}", f"{run['tangential']:.3f}",
-                     f"{int(run['steps'])}", f"{run['train_seconds']:.0f}"])
-    ref = runs["dsm"]
-    rows.append(["noised data", f"{ref['reference_radius_mean']:.3f} ± "
-                 f"{ref['reference_radius_std']:.3f}", "", f"{floor:.4f} (two halves)", "", "",
-                 "", "", "", "", ""])
-    if args.markdown:
+def table(header, rows, markdown):
+    if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
         for row in rows:
@@ -161,6 +130,46 @@ def main():
         widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
         for row in [header] + rows:
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+
+
+def analyse(directory):
+    """The runs of one directory with their W2, MMD², ring statistics and the sample mean's
+    distance from the centre (the dipole of docs/flux-matching.md), and the W2 floor."""
+    runs = {}
+    for name in ("flux", "dsm", "spiral"):
+        path = os.path.join(directory, name + ".h5")
+        if os.path.exists(path):
+            runs[name] = load(path)
+    if "flux" not in runs or "dsm" not in runs:
+        raise KeyError(f"{directory} needs flux.h5 and dsm.h5 (run jobs/flux_ring.sh)")
+    reference = runs["dsm"]["reference"]
+    half = len(reference) // 2
+    floor = w2(reference[:half], reference[half:])
+    for run in runs.values():
+        run["w2"] = w2(run["samples"], run["reference"])
+        run["mmd2"] = mmd2(run["samples"], run["reference"])
+        run["ring_curl"], run["tangential"] = on_ring(run)
+        run["mean_offset"] = float(np.linalg.norm(run["samples"].mean(0)))
+    return runs, floor
+
+
+def report_one(runs, floor, markdown):
+    """The table of one seed and its checks."""
+    header = ["run", "radius", "inside r<1", "W2", "MMD²", "mean abs curl", "abs curl on ring",
+              "reference abs curl", "tangential on ring", "mean offset", "steps", "train s"]
+    rows = []
+    for name, run in runs.items():
+        rows.append([LABELS[name], f"{run['radius_mean']:.3f} ± {run['radius_std']:.3f}",
+                     f"{run['inner_fraction']:.4f}", f"{run['w2']:.4f}", f"{run['mmd2']:.5f}",
+                     f"{run['mean_abs_curl']:.3f}", f"{run['ring_curl']:.3f}",
+                     f"{REFERENCE_CURL[name]:.2f}", f"{run['tangential']:.3f}",
+                     f"{run['mean_offset']:.3f}", f"{int(run['steps'])}",
+                     f"{run['train_seconds']:.0f}"])
+    ref = runs["dsm"]
+    rows.append(["noised data", f"{ref['reference_radius_mean']:.3f} ± "
+                 f"{ref['reference_radius_std']:.3f}", "", f"{floor:.4f} (two halves)", "", "",
+                 "", "", "", f"{np.linalg.norm(ref['reference'].mean(0)):.3f}", "", ""])
+    table(header, rows, markdown)
     checks = [("W2(Flux) <= 1.5 W2(DSM)", runs["flux"]["w2"] <= 1.5 * runs["dsm"]["w2"])]
     if "spiral" in runs:
         s = runs["spiral"]
@@ -168,10 +177,57 @@ def main():
         checks.append(("tangential speed on the ring: spiral > Flux and spiral > DSM",
                        s["tangential"] > max(runs["flux"]["tangential"],
                                              runs["dsm"]["tangential"])))
+    return checks
+
+
+def report_seeds(directories, analysed, markdown):
+    """One row per seed (directory) with the W2 ratios to DSM, then the checks over all seeds:
+    every run within 1.5x of DSM's W2, and the ratio of the mean W2s."""
+    names = [n for n in ("flux", "spiral") if all(n in runs for runs, _ in analysed)]
+    header = ["seed directory", "W2 DSM"] + [
+        column for n in names for column in (f"W2 {LABELS[n]}", "ratio", "mean offset")]
+    rows = []
+    for directory, (runs, _) in zip(directories, analysed):
+        row = [os.path.basename(os.path.normpath(directory)), f"{runs['dsm']['w2']:.4f}"]
+        for n in names:
+            row += [f"{runs[n]['w2']:.4f}", f"{runs[n]['w2'] / runs['dsm']['w2']:.2f}",
+                    f"{runs[n]['mean_offset']:.3f}"]
+        rows.append(row)
+    mean = {n: float(np.mean([runs[n]["w2"] for runs, _ in analysed])) for n in names + ["dsm"]}
+    row = ["mean", f"{mean['dsm']:.4f}"]
+    for n in names:
+        row += [f"{mean[n]:.4f}", f"{mean[n] / mean['dsm']:.2f}", ""]
+    rows.append(row)
+    table(header, rows, markdown)
+    checks = []
+    for n in names:
+        passed = sum(runs[n]["w2"] <= 1.5 * runs["dsm"]["w2"] for runs, _ in analysed)
+        checks.append((f"W2({LABELS[n]}) <= 1.5 W2(DSM) in every seed ({passed} of "
+                       f"{len(analysed)})", passed == len(analysed)))
+        checks.append((f"mean W2({LABELS[n]}) <= 1.5 mean W2(DSM)", mean[n] <= 1.5 * mean["dsm"]))
+    return checks
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("directories", nargs="+", metavar="directory",
+                        help="one run directory, or one per seed for the summary over seeds")
+    parser.add_argument("--figure", help="write a PNG of samples, fields and curl (first directory)")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = parser.parse_args()
+    try:
+        analysed = [analyse(d) for d in args.directories]
+    except (OSError, KeyError) as error:
+        print(f"cannot read the runs: {error}", file=sys.stderr)
+        return 2
+    if len(analysed) == 1:
+        checks = report_one(*analysed[0], args.markdown)
+    else:
+        checks = report_seeds(args.directories, analysed, args.markdown)
     for text, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     if args.figure:
-        figure(runs, args.figure)
+        figure(analysed[0][0], args.figure)
     return 0 if all(ok for _, ok in checks) else 1
 
 

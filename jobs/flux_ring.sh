@@ -5,11 +5,14 @@
 # Langevin samples and writes <out>/<run>.h5; analysis/flux_ring.py then prints radius, W2 and
 # MMD² to the noised data and the mean |curl| on the grid, checks W2(Flux) ≤ 1.5·W2(DSM), and
 # draws docs/flux-ring.png (--figure). Runs go --parallel at a time, one thread each.
+# With --seeds "S ...", the three runs are made at each run.seed S into <out>/seed-S/, and the
+# analysis prints one row per seed and checks every seed and the mean W2s.
 #
 # Sample runs:
 #   jobs/flux_ring.sh                                    # build/jointflow -> flux-ring-results/
 #   jobs/flux_ring.sh --jointflow build-flux/jointflow --out /tmp/ring --figure docs/flux-ring.png
 #   jobs/flux_ring.sh --analyse-only --out /tmp/ring
+#   jobs/flux_ring.sh --out /tmp/ring-seeds --seeds "0 1 2 3 4 5 6 7"
 #   jobs/flux_ring.sh --out /tmp/ring-short -- --train.steps 1000    # extra options for every run
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -18,23 +21,40 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 out="flux-ring-results"
 parallel=2
 figure=""
+seeds=""
 extra=()
-parse_options "--parallel --figure --" "$@"
+job_option() { seeds="$2"; }  # --seeds, the only option of this script's own
+parse_options "--parallel --figure --seeds --" "$@"
 
-# name, then the options that make the run.
-runs=(
-  "flux --flux.loss flux"
-  "dsm --flux.loss dsm"
-  "spiral --flux.loss flux --flux.spiral 1.0"
-)
-
-run_one() {  # name options...
-  local name="$1"
+# directory, name, then the options that make the run.
+runs=()
+add_runs() {  # DIRECTORY SEED-OPTIONS...
+  local directory="$1"
   shift
+  runs+=("$directory flux --flux.loss flux $*"
+         "$directory dsm --flux.loss dsm $*"
+         "$directory spiral --flux.loss flux --flux.spiral 1.0 $*")
+}
+directories=()
+if [[ -z "$seeds" ]]; then
+  directories=("$out")
+  add_runs "$out"
+else
+  for seed in $seeds; do
+    [[ "$seed" =~ ^[0-9]+$ ]] || { echo "$job: --seeds takes non-negative integers, not '$seed'" >&2; exit 2; }
+    directories+=("$out/seed-$seed")
+    add_runs "$out/seed-$seed" --run.seed "$seed"
+  done
+fi
+
+run_one() {  # directory name options...
+  local directory="$1" name="$2"
+  shift 2
+  mkdir -p "$directory"
   "$jointflow" train-flux --config "$root/configs/flux/ring.ini" "$@" \
-    --model.path "$out/$name.ckpt" --run.output "$out/$name.h5" ${extra[@]+"${extra[@]}"} \
-    >"$out/$name.log" 2>&1 ||
-    { echo "flux_ring.sh: run $name failed; see $out/$name.log" >&2; return 1; }
+    --model.path "$directory/$name.ckpt" --run.output "$directory/$name.h5" \
+    ${extra[@]+"${extra[@]}"} >"$directory/$name.log" 2>&1 ||
+    { echo "flux_ring.sh: run $name failed; see $directory/$name.log" >&2; return 1; }
 }
 
 if ! $analyse_only; then
@@ -43,4 +63,4 @@ if ! $analyse_only; then
   run_rows run_one "$parallel" "${runs[@]}" || exit 1
 fi
 
-exec /usr/bin/python3 "$root/analysis/flux_ring.py" "$out" ${figure:+--figure "$figure"}
+exec /usr/bin/python3 "$root/analysis/flux_ring.py" "${directories[@]}" ${figure:+--figure "$figure"}
