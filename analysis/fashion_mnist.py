@@ -25,6 +25,8 @@ import sys
 import h5py
 import numpy as np
 
+from tables import print_table
+
 ROWS = [("iid", "IID"), ("dpp", "DPP"), ("dpp-hard", "DPP + SR-hard")]
 
 
@@ -128,15 +130,7 @@ def main():
         difference, difference_se = mean_se(radius[name] - radius["iid"])
         lines.append([label, str(len(radius[name])), f"{value:.4f} ± {se:.4f}",
                       "—" if name == "iid" else f"{difference:+.4f} ± {difference_se:.4f}"])
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for cells in lines:
-            print("| " + " | ".join(cells) + " |")
-    else:
-        widths = [max(len(r[i]) for r in lines + [header]) for i in range(len(header))]
-        for cells in [header] + lines:
-            print("  ".join(cell.ljust(width) for cell, width in zip(cells, widths)))
+    print_table(header, lines, args.markdown)
 
     group_size = rows["iid"][1]
     draw_grids(args.figures, reference, [(label, rows[name][0]) for name, label in ROWS],

@@ -37,6 +37,8 @@ import h5py
 import numpy as np
 from scipy import linalg
 
+from tables import print_table
+
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
 FASHION = "/usr/share/datasets/fashion-mnist"
 LABELS = {"flux": "Flux Matching", "dsm": "DSM"}
@@ -213,15 +215,7 @@ def main():
     real = "real digits" if kind == "digits" else "real images"
     rows.append([f"{real} (floor)", f"{floor:.2f}", f"{entropy(train_y):.3f}", "", "", "", ""])
     rows.append(["Gaussian noise", f"{noise_fd:.2f}", "", "", "", "", ""])
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-        for row in [header] + rows:
-            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    print_table(header, rows, args.markdown)
     checks = [(f"{score}(Flux) <= 3 {score}(DSM)", runs["flux"]["fd"] <= 3 * runs["dsm"]["fd"]),
               ("both beat Gaussian noise", max(r["fd"] for r in runs.values()) < noise_fd)]
     for text, ok in checks:

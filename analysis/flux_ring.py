@@ -33,6 +33,8 @@ import h5py
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from tables import print_table
+
 REFERENCE_CURL = {"flux": 0.41, "dsm": 0.12, "spiral": 1.64}
 LABELS = {"flux": "Flux Matching", "dsm": "DSM", "spiral": "Flux Matching + spiral loss"}
 
@@ -120,18 +122,6 @@ def figure(runs, path):
     print(f"wrote {path}")
 
 
-def table(header, rows, markdown):
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-        for row in [header] + rows:
-            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-
-
 def analyse(directory):
     """The runs of one directory with their W2, MMD², ring statistics and the sample mean's
     distance from the centre (the dipole of docs/flux-matching.md), and the W2 floor."""
@@ -169,7 +159,7 @@ def report_one(runs, floor, markdown):
     rows.append(["noised data", f"{ref['reference_radius_mean']:.3f} ± "
                  f"{ref['reference_radius_std']:.3f}", "", f"{floor:.4f} (two halves)", "", "",
                  "", "", "", f"{np.linalg.norm(ref['reference'].mean(0)):.3f}", "", ""])
-    table(header, rows, markdown)
+    print_table(header, rows, markdown)
     checks = [("W2(Flux) <= 1.5 W2(DSM)", runs["flux"]["w2"] <= 1.5 * runs["dsm"]["w2"])]
     if "spiral" in runs:
         s = runs["spiral"]
@@ -198,7 +188,7 @@ def report_seeds(directories, analysed, markdown):
     for n in names:
         row += [f"{mean[n]:.4f}", f"{mean[n] / mean['dsm']:.2f}", ""]
     rows.append(row)
-    table(header, rows, markdown)
+    print_table(header, rows, markdown)
     checks = []
     for n in names:
         passed = sum(runs[n]["w2"] <= 1.5 * runs["dsm"]["w2"] for runs, _ in analysed)

@@ -20,6 +20,8 @@ import sys
 
 import h5py
 
+from tables import print_table
+
 # Paper A Table 1 (joint coverage, log p, RMSE) of the rows this job runs.
 PAPER = {"iid": (6.51, 20.31, 0.139), "dpp-none": (8.55, 7.16, 0.527),
          "dpp-hard": (8.57, 19.27, 0.253)}
@@ -94,15 +96,7 @@ def main():
             paper = PAPER[row]
             cells.append(f"{paper[0]:.2f} / {paper[1]:.2f} / {paper[2]:.3f}")
             lines.append(cells)
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for cells in lines:
-            print("| " + " | ".join(cells) + " |")
-    else:
-        widths = [max(len(r[i]) for r in lines + [header]) for i in range(len(header))]
-        for cells in [header] + lines:
-            print("  ".join(cell.ljust(width) for cell, width in zip(cells, widths)))
+    print_table(header, lines, args.markdown)
 
     coverage, _ = rows[("learned", "iid")]["coverage_joint"]
     log_p, _ = rows[("learned", "iid")]["log_p"]
