@@ -71,6 +71,11 @@ def on_ring(run):
     return float(np.abs(run["curl"][ring]).mean()), float(tangential.mean())
 
 
+def mean_offset(x):
+    """Distance of the points' mean from the ring's centre: the dipole's size."""
+    return float(np.linalg.norm(x.mean(0)))
+
+
 def load(path):
     with h5py.File(path, "r") as f:
         run = {k: f["metrics"][k][()] for k in f["metrics"]}
@@ -131,7 +136,7 @@ def analyse(directory):
         if os.path.exists(path):
             runs[name] = load(path)
     if "flux" not in runs or "dsm" not in runs:
-        raise KeyError(f"{directory} needs flux.h5 and dsm.h5 (run jobs/flux_ring.sh)")
+        raise FileNotFoundError(f"{directory} needs flux.h5 and dsm.h5 (run jobs/flux_ring.sh)")
     reference = runs["dsm"]["reference"]
     half = len(reference) // 2
     floor = w2(reference[:half], reference[half:])
@@ -139,7 +144,7 @@ def analyse(directory):
         run["w2"] = w2(run["samples"], run["reference"])
         run["mmd2"] = mmd2(run["samples"], run["reference"])
         run["ring_curl"], run["tangential"] = on_ring(run)
-        run["mean_offset"] = float(np.linalg.norm(run["samples"].mean(0)))
+        run["mean_offset"] = mean_offset(run["samples"])
     return runs, floor
 
 
@@ -158,7 +163,7 @@ def report_one(runs, floor, markdown):
     ref = runs["dsm"]
     rows.append(["noised data", f"{ref['reference_radius_mean']:.3f} ± "
                  f"{ref['reference_radius_std']:.3f}", "", f"{floor:.4f} (two halves)", "", "",
-                 "", "", "", f"{np.linalg.norm(ref['reference'].mean(0)):.3f}", "", ""])
+                 "", "", "", f"{mean_offset(ref['reference']):.3f}", "", ""])
     print_table(header, rows, markdown)
     checks = [("W2(Flux) <= 1.5 W2(DSM)", runs["flux"]["w2"] <= 1.5 * runs["dsm"]["w2"])]
     if "spiral" in runs:

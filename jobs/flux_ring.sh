@@ -26,30 +26,25 @@ extra=()
 job_option() { seeds="$2"; }  # --seeds, the only option of this script's own
 parse_options "--parallel --figure --seeds --" "$@"
 
-# directory, name, then the options that make the run.
-runs=()
-add_runs() {  # DIRECTORY SEED-OPTIONS...
-  local directory="$1"
-  shift
-  runs+=("$directory flux --flux.loss flux $*"
-         "$directory dsm --flux.loss dsm $*"
-         "$directory spiral --flux.loss flux --flux.spiral 1.0 $*")
-}
-directories=()
-if [[ -z "$seeds" ]]; then
-  directories=("$out")
-  add_runs "$out"
-else
-  for seed in $seeds; do
-    [[ "$seed" =~ ^[0-9]+$ ]] || { echo "$job: --seeds takes non-negative integers, not '$seed'" >&2; exit 2; }
-    directories+=("$out/seed-$seed")
-    add_runs "$out/seed-$seed" --run.seed "$seed"
-  done
-fi
+# The directory of a seed's runs: <out> without --seeds, <out>/seed-S with it.
+seed_directory() { [[ "$1" == - ]] && echo "$out" || echo "$out/seed-$1"; }
 
-run_one() {  # directory name options...
-  local directory="$1" name="$2"
+# seed ("-": the configuration's), name, then the options that make the run.
+runs=()
+directories=()
+for seed in ${seeds:--}; do
+  [[ "$seed" == - || "$seed" =~ ^[0-9]+$ ]] ||
+    { echo "$job: --seeds takes non-negative integers, not '$seed'" >&2; exit 2; }
+  runs+=("$seed flux --flux.loss flux" "$seed dsm --flux.loss dsm"
+         "$seed spiral --flux.loss flux --flux.spiral 1.0")
+  directories+=("$(seed_directory "$seed")")
+done
+
+run_one() {  # seed name options...
+  local seed="$1" name="$2" directory
   shift 2
+  directory="$(seed_directory "$seed")"
+  [[ "$seed" == - ]] || set -- "$@" --run.seed "$seed"
   mkdir -p "$directory"
   "$jointflow" train-flux --config "$root/configs/flux/ring.ini" "$@" \
     --model.path "$directory/$name.ckpt" --run.output "$directory/$name.h5" \
