@@ -120,6 +120,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                       "horizon sampler: U[0, 4] or the learned truncated exponential");
   registry.add_choice("flux", "divergence", flux.divergence, divergence_mode_choices(),
                       "∇·(f − ŝ) in r_θ: one Rademacher probe, or exact (d ≤ 16 only)");
+  registry.add_choice("flux", "sensitivity", flux.sensitivity, chain_sensitivity_choices(),
+                      "∂x_t/∂x_0 of the stop-gradient term: the reference code's cross-chain "
+                      "weights with ρI, or each chain's own by a backward through its steps");
   registry.add("flux", "spiral", flux.spiral,
                "ring: tangential speed c of the spiral application loss; 0: off", at_least(0.0));
   registry.add("flux", "kde_batch", flux.kde_batch,

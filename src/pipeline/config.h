@@ -168,6 +168,7 @@ struct FluxOptions {
   double sigma_max = 10.0;
   HorizonKind horizon = HorizonKind::learned;
   DivergenceMode divergence = DivergenceMode::hutchinson;
+  ChainSensitivity sensitivity = ChainSensitivity::cross_chain;
   double spiral = 0.0;  // ring, flux: tangential speed c of the spiral loss; 0 = off
   int64_t kde_batch = 0;  // examples sharing one KDE, σ and horizon; 0 = each rank's local batch
   FieldSamplerKind sampler = FieldSamplerKind::langevin;  // samples drawn after training

@@ -61,6 +61,7 @@ FieldTrainingOptions training_options(const FluxOptions& flux) {
       .noise(noise)
       .horizon(flux.horizon)
       .divergence(flux.divergence)
+      .sensitivity(flux.sensitivity)
       .spiral(flux.spiral)
       .kde_batch(flux.kde_batch);
   options.validate("flux");
@@ -107,6 +108,7 @@ std::string flux_config_hash(const Config& config, const std::vector<int64_t>& s
       ";flux.horizon=", choice_name(flux.horizon, horizon_choices()), ";flux.spiral=", flux.spiral,
       ";flux.divergence=", choice_name(flux.divergence, divergence_mode_choices()),
       ";flux.kde_batch=", flux.kde_batch,
+      ";flux.sensitivity=", choice_name(flux.sensitivity, chain_sensitivity_choices()),
       ";data.kind=", choice_name(data.kind, dataset_kind_choices()), ";data.path=", data.path,
       ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
       ";data.mixture=", data.mixture, ";shape=", shape_text(sample_shape));

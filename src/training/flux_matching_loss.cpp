@@ -55,6 +55,12 @@ const ChoiceTable<DivergenceMode>& divergence_mode_choices() {
   return table;
 }
 
+const ChoiceTable<ChainSensitivity>& chain_sensitivity_choices() {
+  static const ChoiceTable<ChainSensitivity> table{{"cross_chain", ChainSensitivity::cross_chain},
+                                                   {"pathwise", ChainSensitivity::pathwise}};
+  return table;
+}
+
 const ChoiceTable<FieldLoss>& field_loss_choices() {
   static const ChoiceTable<FieldLoss> table{{"flux", FieldLoss::flux}, {"dsm", FieldLoss::dsm}};
   return table;
@@ -98,7 +104,8 @@ at::Tensor langevin_stein(const FieldFunction& field, const ScoreFunction& score
 
 at::Tensor flux_matching_per_sample(const FieldFunction& field, const ScoreFunction& score,
                                     const at::Tensor& x0, double sigma2, HorizonDraw horizon,
-                                    const ChainNoise& noise, DivergenceMode mode) {
+                                    const ChainNoise& noise, DivergenceMode mode,
+                                    ChainSensitivity sensitivity) {
   JF_CHECK(horizon.tau > 0 && horizon.tau <= kHorizon && horizon.density > 0,
            "Flux Matching: horizon τ = ", horizon.tau, " with density ", horizon.density,
            " must lie in (0, ", kHorizon, "] with a positive density");
@@ -107,12 +114,15 @@ at::Tensor flux_matching_per_sample(const FieldFunction& field, const ScoreFunct
            noise.chain.sizes());
   const int64_t b = x0.size(0);
   const double h = horizon.tau / kLangevinSteps;
-  at::Tensor score0, x_t = x0;
+  const bool pathwise = sensitivity == ChainSensitivity::pathwise;
+  // The chains carry no gradient to the parameters (MATH §7): ŝ only. The pathwise sensitivity
+  // keeps their graph w.r.t. the starting points.
+  const at::Tensor start = pathwise ? x0.detach().requires_grad_(true) : x0;
+  at::Tensor score0, x_t = start;
   {
-    // The chains carry no gradient (MATH §7): ŝ only, under no-grad.
-    at::NoGradGuard no_grad;
-    score0 = score(x0);
-    at::Tensor s = score0;
+    at::AutoGradMode chain_graph(pathwise);
+    at::Tensor s = score(start);
+    score0 = s.detach();
     for (int64_t k = 0; k < kLangevinSteps; ++k) {
       x_t = langevin_step(x_t, s, sigma2, h, noise.chain[k]);
       if (k + 1 < kLangevinSteps) s = score(x_t);
@@ -123,9 +133,16 @@ at::Tensor flux_matching_per_sample(const FieldFunction& field, const ScoreFunct
   const at::Tensor z = x_t.detach().requires_grad_(true);
   const at::Tensor r = langevin_stein(field, score, z, noise.probe, mode);
   const at::Tensor grad_r = torch::autograd::grad({r.sum()}, {z})[0].detach();
-  const at::Tensor weights = cross_chain_weights(x0, score0, x_t, sigma2, horizon.tau);
-  const double scale = std::exp(-horizon.tau) / horizon.density;  // ρ / q(τ)
-  const at::Tensor g_hat = (scale * at::matmul(weights, grad_r.reshape({b, -1}))).detach();
+  at::Tensor g_hat;
+  if (pathwise) {
+    // (∂x_t^i/∂x0_i)ᵀ∇r(x_t^i) / q(τ): each chain depends on its own start only.
+    g_hat = torch::autograd::grad({x_t}, {start}, {grad_r})[0].reshape({b, -1}) / horizon.density;
+  } else {
+    const at::Tensor weights = cross_chain_weights(x0, score0, x_t.detach(), sigma2, horizon.tau);
+    const double scale = std::exp(-horizon.tau) / horizon.density;  // ρ / q(τ)
+    g_hat = scale * at::matmul(weights, grad_r.reshape({b, -1}));
+  }
+  g_hat = g_hat.detach();
   const at::Tensor u0 = (field(x0) - score0).reshape({b, -1});
   return -2 * (u0 * g_hat).sum(1);
 }
@@ -224,7 +241,8 @@ FieldBatchLoss flux_matching_objective(const FluxModelImpl& model, const at::Ten
   const FieldFunction f = [&](const at::Tensor& z) { return field.forward(z, sigma_tensor); };
   const ScoreFunction score = [&](const at::Tensor& z) { return kde_score(z, clean, sigma2); };
   const at::Tensor loss =
-      flux_matching_per_sample(f, score, x0, sigma2, horizon, noise, options.divergence());
+      flux_matching_per_sample(f, score, x0, sigma2, horizon, noise, options.divergence(),
+                               options.sensitivity());
 
   const at::Tensor mean_loss = loss.mean();
   const at::Tensor s =

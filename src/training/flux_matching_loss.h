@@ -37,6 +37,12 @@ enum class DivergenceMode { hutchinson, exact };
 const ChoiceTable<DivergenceMode>& divergence_mode_choices();
 // Largest sample dimension for which `exact` is accepted: d VJPs per step.
 constexpr int64_t kExactDivergenceMaxDim = 16;
+// How ĝ_i, the stop-gradient term of B-Eq. 6, is estimated. cross_chain: the reference code's
+// (ρ/q(τ))·Σ_j w_ij ∇r(x_t^j), which takes ∂x_t/∂x_0 ≈ ρI, the sensitivity inside one KDE kernel
+// (B-Eq. 9, MATH §7.1 point 3); pathwise: (1/q(τ))·(∂x_t^i/∂x0_i)ᵀ∇r(x_t^i), each chain's own
+// sensitivity by a backward through its KDE steps (B-Eq. 6 as written, paper B §3.3).
+enum class ChainSensitivity { cross_chain, pathwise };
+const ChoiceTable<ChainSensitivity>& chain_sensitivity_choices();
 
 // One exponential-integrator Langevin step on p̂_σ (MATH §7.1 point 1):
 //   z + (1 − e^{−h})·σ²·ŝ(z) + √(σ²(1 − e^{−2h}))·ξ.
@@ -76,12 +82,13 @@ struct ChainNoise {
 };
 
 // Per-sample Flux Matching loss (MATH §7.1 points 1, 3, 4): chains x0 → x_t with ŝ, ∇r(x_t^j)
-// by a second backward w.r.t. the input only, ĝ_i = (ρ/q(τ))·Σ_j w_ij ∇r(x_t^j) detached, and
+// by a second backward w.r.t. the input only, ĝ_i detached as `sensitivity` says, and
 // −2⟨f(x0_i) − ŝ(x0_i), ĝ_i⟩. x0: [b, ...] the chains' detached starting points. Returns [b],
 // differentiable in the field's parameters through f(x0) only.
-at::Tensor flux_matching_per_sample(const FieldFunction& field, const ScoreFunction& score,
-                                    const at::Tensor& x0, double sigma2, HorizonDraw horizon,
-                                    const ChainNoise& noise, DivergenceMode mode);
+at::Tensor flux_matching_per_sample(
+    const FieldFunction& field, const ScoreFunction& score, const at::Tensor& x0, double sigma2,
+    HorizonDraw horizon, const ChainNoise& noise, DivergenceMode mode,
+    ChainSensitivity sensitivity = ChainSensitivity::cross_chain);
 
 // λ(σ) = 1 + softplus(Linear(Linear(ln σ / 4))) (MATH §7.1 point 5; no activation between).
 class HorizonSamplerImpl : public torch::nn::Module {
@@ -138,6 +145,7 @@ struct FieldTrainingOptions {
   TORCH_ARG(NoiseLevelOptions, noise);
   TORCH_ARG(HorizonKind, horizon) = HorizonKind::learned;
   TORCH_ARG(DivergenceMode, divergence) = DivergenceMode::hutchinson;
+  TORCH_ARG(ChainSensitivity, sensitivity) = ChainSensitivity::cross_chain;
   // Flux Matching on 2-D data with the single schedule: c > 0 adds the application loss
   // mean_i (f(x0_i)·J x0_i/‖x0_i‖ − c)² (paper B §3.6 (1)), J the 90° rotation. On a rotation-
   // invariant density (the ring) f = ∇log p + c·J x/‖x‖ generates the same samples, so the

@@ -195,8 +195,11 @@ TEST(DsmLoss, TheBatchKdeScoreHasZeroLossAndAScaledOneDoesNot) {
 // σ²-rescaled time; truncated at τ = 4 and with the code's factor 2 and ρ:
 //   E[loss] = 2α²(1 − e^{−8}) + 2b²(1 − e^{−4})/v,
 //   E[∇_a loss] = −2α(1 − e^{−8}) = ∂_a J̃_trunc,  E[∇_b loss] = 2b(1 − e^{−4})/v = ∂_b J̃_trunc:
-// the stop-gradient halves the gradient of the loss's own value, as Lemma A.4 says.
-TEST(FluxMatching, GradientIdentityOfTheoremThreeOneOnAGaussian) {
+// the stop-gradient halves the gradient of the loss's own value, as Lemma A.4 says. Here every
+// chain's ∂x_t/∂x_0 is ρ exactly, so the cross-chain and the pathwise estimators of ĝ both hold it.
+class TheoremThreeOne : public ::testing::TestWithParam<ChainSensitivity> {};
+
+TEST_P(TheoremThreeOne, GradientIdentityOnAGaussian) {
   const double v = 1.3, a0 = 0.4, b0 = 0.3, alpha = 1 / v - a0;
   const at::Tensor a = at::full({}, a0, kDouble).requires_grad_(true);
   const at::Tensor b = at::full({}, b0, kDouble).requires_grad_(true);
@@ -215,9 +218,9 @@ TEST(FluxMatching, GradientIdentityOfTheoremThreeOneOnAGaussian) {
     noise.probe = counter_rademacher({5, RandomStream::hutchinson}, k * batch, batch, 1);
     HorizonDraw horizon;
     horizon.tau = kHorizon * value(counter_uniform({5, RandomStream::flux}, 1 << 30, 1, 1, k));
-    const at::Tensor loss =
-        flux_matching_per_sample(field, score, x0, v, horizon, noise, DivergenceMode::hutchinson)
-            .mean();
+    const at::Tensor loss = flux_matching_per_sample(field, score, x0, v, horizon, noise,
+                                                     DivergenceMode::hutchinson, GetParam())
+                                .mean();
     const auto gradients = torch::autograd::grad({loss}, {a, b});
     losses.push_back(value(loss));
     grad_a.push_back(value(gradients[0]));
@@ -233,6 +236,58 @@ TEST(FluxMatching, GradientIdentityOfTheoremThreeOneOnAGaussian) {
         "loss");
   check(grad_a, -2 * alpha * (1 - std::exp(-8.0)), "∂loss/∂a");
   check(grad_b, 2 * b0 * (1 - std::exp(-4.0)) / v, "∂loss/∂b");
+}
+
+INSTANTIATE_TEST_SUITE_P(FluxMatching, TheoremThreeOne,
+                         ::testing::Values(ChainSensitivity::cross_chain,
+                                           ChainSensitivity::pathwise),
+                         [](const ::testing::TestParamInfo<ChainSensitivity>& info) {
+                           return choice_name(info.param, chain_sensitivity_choices());
+                         });
+
+// The pathwise ĝ_i = (∂x_t^i/∂x0_i)ᵀ∇r(x_t^i)/q(τ) against central differences of x0 ↦ r(x_t(x0))
+// along the same chain noise, with a KDE score and a nonlinear, non-conservative field (float64).
+TEST(FluxMatching, PathwiseSensitivityIsTheDerivativeOfRAlongEachChain) {
+  const int64_t b = 6;
+  const at::Tensor clean = counter_normal({7, RandomStream::exact_samples}, 0, 40, 2);
+  const at::Tensor x0 = clean.narrow(0, 0, b) + 0.3 * counter_normal({7, RandomStream::flux}, 0, b, 2);
+  const double sigma2 = 0.09;
+  const at::Tensor w = at::tensor({0.7, -0.4, 0.9, 0.2}, kDouble).view({2, 2});
+  const FieldFunction field = [&](const at::Tensor& z) { return at::tanh(at::matmul(z, w)) - z; };
+  const ScoreFunction score = [&](const at::Tensor& z) { return kde_score(z, clean, sigma2); };
+  ChainNoise noise;
+  noise.chain = counter_normal({7, RandomStream::flux}, 100, b, 2 * kLangevinSteps)
+                    .view({b, kLangevinSteps, 2})
+                    .transpose(0, 1)
+                    .contiguous();
+  HorizonDraw horizon;
+  horizon.tau = 2.6;
+  horizon.density = 0.3;
+  auto r_at_end = [&](const at::Tensor& start) {
+    at::Tensor z = start;
+    for (int64_t k = 0; k < kLangevinSteps; ++k)
+      z = langevin_step(z, score(z), sigma2, horizon.tau / kLangevinSteps, noise.chain[k]);
+    z = z.detach().requires_grad_(true);
+    return langevin_stein(field, score, z, noise.probe, DivergenceMode::exact).detach();
+  };
+  const double step = 1e-6;
+  std::vector<at::Tensor> columns;
+  for (int64_t c = 0; c < 2; ++c) {
+    const at::Tensor shift = at::zeros_like(x0);
+    shift.select(1, c).fill_(step);
+    columns.push_back((r_at_end(x0 + shift) - r_at_end(x0 - shift)) / (2 * step));
+  }
+  const at::Tensor g_hat = at::stack(columns, 1) / horizon.density;
+  const at::Tensor u0 = field(x0) - score(x0);
+  const at::Tensor expected = -2 * (u0 * g_hat).sum(1);
+  const at::Tensor loss = flux_matching_per_sample(field, score, x0, sigma2, horizon, noise,
+                                                   DivergenceMode::exact,
+                                                   ChainSensitivity::pathwise);
+  EXPECT_TRUE(at::allclose(loss, expected, 1e-6, 1e-8)) << loss << expected;
+  // The cross-chain estimator is another quantity (ρI and the other chains' ends).
+  const at::Tensor cross = flux_matching_per_sample(field, score, x0, sigma2, horizon, noise,
+                                                    DivergenceMode::exact);
+  EXPECT_FALSE(at::allclose(cross, expected, 1e-3, 1e-3));
 }
 
 }  // namespace

@@ -61,7 +61,8 @@ using Draws = std::function<at::Tensor(int64_t first, int64_t n)>;
 // field.
 LossEstimate minibatch_loss(const FieldFunction& field, const ScoreFunction& score,
                             const Draws& draws, double sigma2, uint64_t seed, int64_t batch,
-                            int64_t batches) {
+                            int64_t batches,
+                            ChainSensitivity sensitivity = ChainSensitivity::cross_chain) {
   std::vector<double> means_per_batch;
   for (int64_t k = 0; k < batches; ++k) {
     ChainNoise noise;
@@ -74,7 +75,7 @@ LossEstimate minibatch_loss(const FieldFunction& field, const ScoreFunction& sco
         kHorizon * counter_uniform({seed, RandomStream::flux}, 1 << 30, 1, 1, k).item<double>();
     means_per_batch.push_back(flux_matching_per_sample(field, score, draws(k * batch, batch),
                                                        sigma2, horizon, noise,
-                                                       DivergenceMode::exact)
+                                                       DivergenceMode::exact, sensitivity)
                                   .mean()
                                   .item<double>());
   }
@@ -123,11 +124,14 @@ TEST(FluxOracle, ScalingTheScoreGivesALossGrowingWithTheta) {
 
 // A thin ring p ∝ exp(−(r − R)²/(2w²))/r (radius exactly N(R, w²), angle uniform) with its
 // analytic score s = (−(r − R)/w² − 1/r)·x/r, and f = s + t_k, t_k = cos(kθ)·e_θ the angular
-// harmonic k. As s is radial, r_θ = ∇·t_k = −(k/r)·sin(kθ): E[r_θ²] grows as k², while the
-// projected Fisher divergence of t_k (and the Fisher divergence DSM charges) is E|t_k|² = 1/2 for
-// every k. The modes relax at rate σ²k²/R² per unit of σ²-rescaled time, slowly against the
-// horizon (4σ²k²/R² = 0.03k²), so the truncated loss sees them through E[r_θ²] alone and grows
-// as k²: the first harmonic — a dipole in the samples' angular density — is the least penalized.
+// harmonic k. As s is radial, r_θ = ∇·t_k = −(k/r)·sin(kθ): E[r_θ²] = (k²/2)·E[1/r²] grows as k²,
+// while the projected Fisher divergence of t_k (and the Fisher divergence DSM charges) is
+// E|t_k|² = 1/2 for every k. The modes relax at rate a_k = σ²k²/R² per unit of σ²-rescaled time,
+// slowly against the horizon (4a_k = 0.03k²), so the truncated loss sees them through E[r_θ²] and
+// grows as k²: the first harmonic — a dipole in the samples' angular density — is the least
+// penalized. Along the ring the chains' sensitivity ∂x_t/∂x_0 stays 1, so the pathwise loss is
+// 2·∫₀⁴ E[r_θ(x_0) r_θ(x_τ)] dτ = 8·E[r_θ²]·(1 − e^{−4a_k})/(4a_k); the cross-chain estimator's ρI
+// weighs τ by e^{−τ} instead, which holds the dipole more weakly and through noisier minibatches.
 TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
   constexpr double kRadius = 2.5, kWidth = 0.3, kRingSigma2 = 0.05;
   const ScoreFunction score = [](const at::Tensor& x) {
@@ -140,7 +144,7 @@ TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
     const at::Tensor theta = 2 * std::acos(-1.0) * counter_uniform(key, first, n, 1, 1);
     return at::cat({r * at::cos(theta), r * at::sin(theta)}, 1);
   };
-  std::vector<LossEstimate> losses;
+  std::vector<LossEstimate> cross, pathwise;
   for (int k = 1; k <= 4; ++k) {
     const FieldFunction field = [&, k](const at::Tensor& z) {
       const at::Tensor theta = at::atan2(z.select(1, 1), z.select(1, 0)).unsqueeze(1);
@@ -148,16 +152,31 @@ TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
           at::cat({-z.narrow(1, 1, 1), z.narrow(1, 0, 1)}, 1) / z.norm(2, 1, true);
       return score(z) + at::cos(k * theta) * tangent;
     };
-    losses.push_back(minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64));
+    cross.push_back(minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64));
+    pathwise.push_back(minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64,
+                                      ChainSensitivity::pathwise));
   }
-  ASSERT_GT(losses[0].mean, 4 * losses[0].standard_error);
-  for (int k = 2; k <= 4; ++k) {
-    const LossEstimate& loss = losses[k - 1];
-    EXPECT_GT(loss.mean, 4 * loss.standard_error) << "harmonic " << k;
-    EXPECT_NEAR(loss.mean / losses[0].mean, k * k, 0.15 * k * k)
-        << "harmonic " << k << ": " << loss.mean << " ± " << loss.standard_error
-        << " against the first's " << losses[0].mean << " ± " << losses[0].standard_error;
+  for (const auto* losses : {&cross, &pathwise}) {
+    const char* name = losses == &cross ? "cross_chain" : "pathwise";
+    ASSERT_GT((*losses)[0].mean, 4 * (*losses)[0].standard_error) << name;
+    for (int k = 2; k <= 4; ++k) {
+      const LossEstimate& loss = (*losses)[k - 1];
+      EXPECT_GT(loss.mean, 4 * loss.standard_error) << name << ", harmonic " << k;
+      EXPECT_NEAR(loss.mean / (*losses)[0].mean, k * k, 0.15 * k * k)
+          << name << ", harmonic " << k << ": " << loss.mean << " ± " << loss.standard_error
+          << " against the first's " << (*losses)[0].mean << " ± " << (*losses)[0].standard_error;
+    }
   }
+  // E[r_θ²] = E[1/r²]/2 for k = 1, with E[1/r²] = (1 + 3w²/R²)/R² to O(w⁴/R⁴).
+  const double stein_residual2 =
+      0.5 * (1 + 3 * kWidth * kWidth / (kRadius * kRadius)) / (kRadius * kRadius);
+  const double a1 = kRingSigma2 / (kRadius * kRadius);
+  EXPECT_NEAR(pathwise[0].mean, 8 * stein_residual2 * -std::expm1(-4 * a1) / (4 * a1),
+              0.05 * pathwise[0].mean)
+      << "pathwise dipole ± " << pathwise[0].standard_error;
+  EXPECT_GT(pathwise[0].mean, 3 * cross[0].mean);
+  EXPECT_LT(pathwise[0].standard_error / pathwise[0].mean,
+            0.25 * cross[0].standard_error / cross[0].mean);
 }
 
 }  // namespace
