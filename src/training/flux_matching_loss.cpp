@@ -138,7 +138,7 @@ at::Tensor flux_matching_per_sample(const FieldFunction& field, const ScoreFunct
     // (∂x_t^i/∂x0_i)ᵀ∇r(x_t^i) / q(τ): each chain depends on its own start only.
     g_hat = torch::autograd::grad({x_t}, {start}, {grad_r})[0].reshape({b, -1}) / horizon.density;
   } else {
-    const at::Tensor weights = cross_chain_weights(x0, score0, x_t.detach(), sigma2, horizon.tau);
+    const at::Tensor weights = cross_chain_weights(x0, score0, x_t, sigma2, horizon.tau);
     const double scale = std::exp(-horizon.tau) / horizon.density;  // ρ / q(τ)
     g_hat = scale * at::matmul(weights, grad_r.reshape({b, -1}));
   }

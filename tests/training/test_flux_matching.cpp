@@ -250,7 +250,8 @@ INSTANTIATE_TEST_SUITE_P(FluxMatching, TheoremThreeOne,
 TEST(FluxMatching, PathwiseSensitivityIsTheDerivativeOfRAlongEachChain) {
   const int64_t b = 6;
   const at::Tensor clean = counter_normal({7, RandomStream::exact_samples}, 0, 40, 2);
-  const at::Tensor x0 = clean.narrow(0, 0, b) + 0.3 * counter_normal({7, RandomStream::flux}, 0, b, 2);
+  const at::Tensor x0 =
+      clean.narrow(0, 0, b) + 0.3 * counter_normal({7, RandomStream::flux}, 0, b, 2);
   const double sigma2 = 0.09;
   const at::Tensor w = at::tensor({0.7, -0.4, 0.9, 0.2}, kDouble).view({2, 2});
   const FieldFunction field = [&](const at::Tensor& z) { return at::tanh(at::matmul(z, w)) - z; };
