@@ -96,6 +96,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                       "raw: f = F(y, ln σ/4); edm: f = (D − y)/σ² with EDM preconditioning");
   registry.add("field", "sigma_data", field.sigma_data, "edm: σ_d of the preconditioning",
                at_least(0.0));
+  registry.add_choice("field", "symmetry", field.symmetry, field_symmetry_choices(),
+                      "none, or odd: the network averaged over y and −y, f(−y, σ) = −f(y, σ) "
+                      "(data with p(−x) = p(x))");
   registry.add("field", "sigma_max", field.sigma_max,
                "largest σ: annealed samplers start there, the RF grid at t = 1/(1 + σ_max)",
                at_least(0.0));

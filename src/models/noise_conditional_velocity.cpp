@@ -16,6 +16,12 @@ const ChoiceTable<FieldParameterization>& field_parameterization_choices() {
   return table;
 }
 
+const ChoiceTable<FieldSymmetry>& field_symmetry_choices() {
+  static const ChoiceTable<FieldSymmetry> table{{"none", FieldSymmetry::none},
+                                                {"odd", FieldSymmetry::odd}};
+  return table;
+}
+
 void FieldNetworkOptions::validate(const std::string& section) const {
   JF_CHECK(std::isfinite(sigma_data()) && sigma_data() > 0, section, ".sigma_data = ", sigma_data(),
            " must be positive");
@@ -41,13 +47,19 @@ at::Tensor FieldNetworkImpl::forward(const at::Tensor& y, const at::Tensor& sigm
            "field network: sigma must be a scalar or one value per row of y, got shape ",
            s.sizes());
   const at::Tensor c_noise = at::log(s) / 4;
-  if (options.parameterization() == FieldParameterization::raw)
-    return network_->velocity(y, c_noise);
+  if (options.parameterization() == FieldParameterization::raw) return network(y, c_noise);
   const double sd = options.sigma_data();
   const at::Tensor sb = broadcast_time(s, y);
   const at::Tensor total = sb * sb + sd * sd;  // σ² + σ_d²
-  const at::Tensor network = network_->velocity(y * at::rsqrt(total), c_noise);
-  return -y / total + sd * network / (sb * at::sqrt(total));
+  return -y / total + sd * network(y * at::rsqrt(total), c_noise) / (sb * at::sqrt(total));
+}
+
+at::Tensor FieldNetworkImpl::network(const at::Tensor& y, const at::Tensor& c_noise) const {
+  if (options.symmetry() == FieldSymmetry::none) return network_->velocity(y, c_noise);
+  const int64_t n = y.size(0);
+  const at::Tensor c = c_noise.dim() == 0 ? c_noise : at::cat({c_noise, c_noise});
+  const at::Tensor both = network_->velocity(at::cat({y, -y}), c);
+  return (both.narrow(0, 0, n) - both.narrow(0, n, n)) / 2;
 }
 
 NoiseConditionalVelocity::NoiseConditionalVelocity(const NoiseConditionalField& field,

@@ -43,12 +43,20 @@ class NoiseConditionalField {
 enum class FieldParameterization { raw, edm };
 const ChoiceTable<FieldParameterization>& field_parameterization_choices();
 
+// none: F as it is; odd: F averaged over y and −y, F_odd(y, c) = (F(y, c) − F(−y, c))/2, so
+// that f(−y, σ) = −f(y, σ) in either parameterization. The score of every density with
+// p(−x) = p(x) (the ring, a symmetric mixture) is odd; an odd field's stationary density keeps
+// that symmetry, so its angular errors have no odd harmonic (no dipole, docs/flux-matching.md).
+enum class FieldSymmetry { none, odd };
+const ChoiceTable<FieldSymmetry>& field_symmetry_choices();
+
 struct FieldNetworkOptions {
   // Throws an Error naming `<section>.<option>` for an unusable value.
   void validate(const std::string& section = "model") const;
 
   TORCH_ARG(FieldParameterization, parameterization) = FieldParameterization::raw;
   TORCH_ARG(double, sigma_data) = 0.5;  // σ_d of the edm parameterization (images in [−1, 1])
+  TORCH_ARG(FieldSymmetry, symmetry) = FieldSymmetry::none;
 };
 
 // f(y, σ) from a network that is a torch module and a VelocityField at once (MlpVelocity, a
@@ -72,6 +80,9 @@ class FieldNetworkImpl : public torch::nn::Module, public NoiseConditionalField 
   FieldNetworkOptions options;
 
  private:
+  // F(y, c), made odd when options.symmetry() says so (one network call on [y; −y]).
+  at::Tensor network(const at::Tensor& y, const at::Tensor& c_noise) const;
+
   const VelocityField* network_;
 };
 

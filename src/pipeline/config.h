@@ -59,6 +59,7 @@ struct FieldOptions {
   ModelKind network = ModelKind::mlp;  // mlp | unet
   FieldParameterization parameterization = FieldParameterization::raw;
   double sigma_data = 0.5;  // edm: σ_d (images in [−1, 1])
+  FieldSymmetry symmetry = FieldSymmetry::none;  // odd: f(−y, σ) = −f(y, σ)
   double sigma_max = 80.0;  // largest σ: annealed samplers start there, RF at 1/(1 + σ_max)
 };
 

@@ -99,6 +99,7 @@ std::string flux_config_hash(const Config& config, const std::vector<int64_t>& s
       ";field.parameterization=",
       choice_name(field.parameterization, field_parameterization_choices()),
       ";field.sigma_data=", field.sigma_data,
+      ";field.symmetry=", choice_name(field.symmetry, field_symmetry_choices()),
       ";flux.dataset=", choice_name(flux.dataset, flux_data_choices()),
       ";flux.ring_examples=", flux.ring_examples,
       ";flux.loss=", choice_name(flux.loss, field_loss_choices()),
@@ -187,7 +188,9 @@ FluxModel make_flux_model(const ModelOptions& model, const std::vector<int64_t>&
   network_options.kind = field.network;
   FlowNetwork network = make_flow_network(network_options, sample_shape, seed, dtype, device);
   FieldNetworkOptions options;
-  options.parameterization(field.parameterization).sigma_data(field.sigma_data);
+  options.parameterization(field.parameterization)
+      .sigma_data(field.sigma_data)
+      .symmetry(field.symmetry);
   options.validate("field");
   FluxModel flux(FieldNetwork(std::move(network.module), network.field, options), seed + 1);
   flux->to(device, dtype);

@@ -1,7 +1,7 @@
 // Noise-conditional fields (MATH §7.1, §8): the EDM parameterization against its formula, and the
 // RF velocity of a field against the exact rectified flow of the same data (MATH §2): for a
 // Gaussian mixture p_data, f(y, σ) = ∇ log (p_data * N(0, σ²)) gives v = the mixture flow's
-// velocity, x̂_1 = E[x_1 | x_t] and s = f/t.
+// velocity, x̂_1 = E[x_1 | x_t] and s = f/t; the odd symmetry of a field network.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -96,6 +96,31 @@ TEST(FieldNetwork, RawAndEdmParameterizations) {
   const at::Tensor one = at::full({}, 0.7, kDouble);
   EXPECT_TRUE(
       at::allclose(edm->field(y, one), edm->field(y, at::full({6}, 0.7, kDouble)), 1e-14, 1e-14));
+}
+
+TEST(FieldNetwork, OddSymmetryAveragesTheNetworkOverYAndMinusY) {
+  MlpVelocity mlp(MlpVelocityOptions(2).hidden({8}).seed(4));
+  mlp->to(at::kDouble);
+  const at::Tensor y = counter_normal({6, RandomStream::exact_samples}, 0, 5, 2);
+  const at::Tensor sigma = at::tensor({0.05, 0.2, 1.0, 4.0, 20.0}, kDouble);
+  const at::Tensor c = at::log(sigma) / 4;
+  for (const FieldParameterization parameterization :
+       {FieldParameterization::raw, FieldParameterization::edm}) {
+    const FieldNetworkOptions plain = FieldNetworkOptions().parameterization(parameterization);
+    FieldNetwork none(mlp, plain);
+    FieldNetwork odd(mlp, FieldNetworkOptions(plain).symmetry(FieldSymmetry::odd));
+    const at::Tensor f = odd->field(y, sigma);
+    EXPECT_TRUE(at::allclose(odd->field(-y, sigma), -f, 0, 1e-14));
+    EXPECT_FALSE(at::allclose(none->field(-y, sigma), -none->field(y, sigma), 1e-3, 1e-3));
+    // The odd part of the unconstrained field, and one σ for every row as that σ repeated.
+    EXPECT_TRUE(
+        at::allclose(f, (none->field(y, sigma) - none->field(-y, sigma)) / 2, 1e-12, 1e-14));
+    EXPECT_TRUE(at::allclose(odd->field(y, at::full({}, 0.7, kDouble)),
+                             odd->field(y, at::full({5}, 0.7, kDouble)), 1e-14, 1e-14));
+  }
+  EXPECT_TRUE(at::allclose(
+      FieldNetwork(mlp, FieldNetworkOptions().symmetry(FieldSymmetry::odd))->field(y, sigma),
+      (mlp->velocity(y, c) - mlp->velocity(-y, c)) / 2, 1e-14, 1e-14));
 }
 
 }  // namespace
