@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Paper B's 2-D ring (MATH §7.1): Flux Matching against the DSM baseline on the same MLP, noise
 # level σ² = 0.05 and schedule (configs/flux/ring.ini), plus Flux Matching with the spiral
-# application loss (a non-conservative field that keeps the ring). Each run trains, draws 2 000
-# Langevin samples and writes <out>/<run>.h5; analysis/flux_ring.py then prints radius, W2 and
-# MMD² to the noised data and the mean |curl| on the grid, checks W2(Flux) ≤ 1.5·W2(DSM), and
-# draws docs/flux-ring.png (--figure). Runs go --parallel at a time, one thread each.
-# With --seeds "S ...", the three runs are made at each run.seed S into <out>/seed-S/, and the
+# application loss (a non-conservative field that keeps the ring), and both losses with the odd
+# field network (field.symmetry = odd, whose samples cannot have the dipole of
+# docs/flux-matching.md). Each run trains, draws 2 000 Langevin samples and writes
+# <out>/<run>.h5 (flux, dsm, spiral, odd, dsm-odd); analysis/flux_ring.py then prints radius, W2
+# and MMD² to the noised data and the mean |curl| on the grid, checks every run's
+# W2 ≤ 1.5·W2(DSM), and draws docs/flux-ring.png (--figure). Runs go --parallel at a time, one thread each.
+# With --seeds "S ...", the five runs are made at each run.seed S into <out>/seed-S/, and the
 # analysis prints one row per seed and checks every seed and the mean W2s.
 #
 # Sample runs:
@@ -36,7 +38,9 @@ for seed in ${seeds:--}; do
   [[ "$seed" == - || "$seed" =~ ^[0-9]+$ ]] ||
     { echo "$job: --seeds takes non-negative integers, not '$seed'" >&2; exit 2; }
   runs+=("$seed flux --flux.loss flux" "$seed dsm --flux.loss dsm"
-         "$seed spiral --flux.loss flux --flux.spiral 1.0")
+         "$seed spiral --flux.loss flux --flux.spiral 1.0"
+         "$seed odd --flux.loss flux --field.symmetry odd"
+         "$seed dsm-odd --flux.loss dsm --field.symmetry odd")
   directories+=("$(seed_directory "$seed")")
 done
 
