@@ -12,8 +12,8 @@ printed too, and two statistics of the field on the ring 2 ≤ ‖x‖ ≤ 3 of 
 there (off the data the field is unconstrained, and the curl of the whole grid is mostly made
 there) and the mean tangential speed f·Jx/‖x‖ (the circulation the spiral loss asks for), and
 the distance of the sample mean from the centre (the dipole of docs/flux-matching.md).
-Checks: W2 ≤ 1.5 · W2(DSM) for every other run, and, with spiral.h5, the spiral field keeps the ring
-(W2 ≤ 1.5 · W2(DSM)) while its mean tangential speed on the ring exceeds both others'.
+Checks: W2 ≤ 1.5 · W2(DSM) for every other run, and, with spiral.h5 and flux.h5, that the
+spiral field's mean tangential speed on the ring exceeds both Flux Matching's and DSM's.
 Given several directories (one per seed, as `jobs/flux_ring.sh --seeds` writes them), it prints
 one row per seed instead: W2 of DSM and of the other runs, their ratios to DSM's and mean
 offsets, and the ratio of the mean W2s; the checks are then W2 ≤ 1.5 · W2(DSM) in every seed and
@@ -161,7 +161,8 @@ def report_one(runs, floor, markdown):
         rows.append([LABELS[name], f"{run['radius_mean']:.3f} ± {run['radius_std']:.3f}",
                      f"{run['inner_fraction']:.4f}", f"{run['w2']:.4f}", f"{run['mmd2']:.5f}",
                      f"{run['mean_abs_curl']:.3f}", f"{run['ring_curl']:.3f}",
-                     f"{REFERENCE_CURL[name]:.2f}" if name in REFERENCE_CURL else "", f"{run['tangential']:.3f}",
+                     f"{REFERENCE_CURL[name]:.2f}" if name in REFERENCE_CURL else "",
+                     f"{run['tangential']:.3f}",
                      f"{run['mean_offset']:.3f}", f"{int(run['steps'])}",
                      f"{run['train_seconds']:.0f}"])
     ref = runs["dsm"]

@@ -6,7 +6,8 @@
 # docs/flux-matching.md). Each run trains, draws 2 000 Langevin samples and writes
 # <out>/<run>.h5 (flux, dsm, spiral, odd, dsm-odd); analysis/flux_ring.py then prints radius, W2
 # and MMD² to the noised data and the mean |curl| on the grid, checks every run's
-# W2 ≤ 1.5·W2(DSM), and draws docs/flux-ring.png (--figure). Runs go --parallel at a time, one thread each.
+# W2 ≤ 1.5·W2(DSM), and draws docs/flux-ring.png (--figure). Runs go --parallel at a time, one
+# thread each.
 # With --seeds "S ...", the five runs are made at each run.seed S into <out>/seed-S/, and the
 # analysis prints one row per seed and checks every seed and the mean W2s.
 #
