@@ -1,5 +1,5 @@
 // Every option of every stage, grouped by INI section (DESIGN §8). Defaults live here and
-// nowhere else; the command line and INI files bind to these fields (src/app/options.cpp).
+// nowhere else; the command line and INI files bind to these fields (src/app/config_options.cpp).
 #pragma once
 
 #include <cstdint>
