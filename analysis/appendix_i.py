@@ -1,20 +1,27 @@
 #!/usr/bin/python3
 """Paper A App. I (Figure 5): joint ODE paths on gmm2d3 from the files of jobs/paper_a_appendix_i.sh.
 
-Usage: analysis/appendix_i.py OUT_DIR [PNG]   (default PNG: docs/appendix-i.png)
-Panels: IID, DPP, DPP + SR, DPP + SR + IW. Paths run from the noise (t = 0) to the samples
-(t = 1) over log p_1; in the last panel the marker area of each sample is proportional to its
-importance weight (MATH §5.3), whose value is printed beside it.
+Reads iid.h5, dpp.h5 and dpp_sr.h5 (/trajectories/paths: every Euler state of each member) and
+dpp_sr_iw.h5 (/samples/x and /samples/log_w of `estimate`) and draws one PNG with the panels IID,
+DPP, DPP + SR and DPP + SR + IW. Paths run from the noise (t = 0) to the samples (t = 1) over
+log p_1; in the last panel the marker area of each sample is proportional to its importance
+weight (MATH §5.3), whose value is printed beside it.
+
+Sample runs:
+  /usr/bin/python3 analysis/appendix_i.py out/appendix_i docs/appendix-i.png
+  /usr/bin/python3 analysis/appendix_i.py /tmp/appendix_i /tmp/appendix-i.png
 """
+import argparse
 import os
 import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+
+import results
 
 # gmm2d3 (MATH §2): circumradius 2.3, first vertex up, weights 0.7 / 0.2 / 0.1, std 0.35.
 ANGLES = np.pi / 2 + 2 * np.pi * np.arange(3) / 3
@@ -30,16 +37,15 @@ def density(x, y):
 
 
 def main(out, png):
-    with h5py.File(os.path.join(out, "dpp_sr_iw.h5")) as f:
-        x_iw, log_w = f["/samples/x"][...], f["/samples/log_w"][...]
+    iw = os.path.join(out, "dpp_sr_iw.h5")
+    x_iw, log_w = results.samples(iw), results.samples(iw, "log_w")
     grid = np.linspace(-3.6, 3.6, 300)
     gx, gy = np.meshgrid(grid, grid)
     background = np.log(density(gx, gy))
     background = np.maximum(background, background.max() - 10)
     figure, axes = plt.subplots(1, 4, figsize=(16, 4.4))
     for axis, (title, name) in zip(axes, PANELS):
-        with h5py.File(os.path.join(out, name)) as f:
-            paths = f["/trajectories/paths"][...]  # [members, steps + 1, 2]
+        paths = results.read(os.path.join(out, name), "trajectories/paths")  # [members, steps + 1, 2]
         axis.contourf(gx, gy, background, levels=30, cmap="viridis")
         colors = plt.cm.autumn(np.linspace(0, 0.9, len(paths)))
         for path, color in zip(paths, colors):
@@ -69,5 +75,15 @@ def main(out, png):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "out/appendix_i",
-         sys.argv[2] if len(sys.argv) > 2 else "docs/appendix-i.png")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", nargs="?", default="out/appendix_i",
+                        help="output directory of jobs/paper_a_appendix_i.sh (default out/appendix_i)")
+    parser.add_argument("png", nargs="?", default="docs/appendix-i.png",
+                        help="the figure to write (default docs/appendix-i.png)")
+    args = parser.parse_args()
+    try:
+        main(args.directory, args.png)
+    except results.ResultsError as error:
+        print(f"appendix_i.py: {error} (run jobs/paper_a_appendix_i.sh)", file=sys.stderr)
+        sys.exit(2)

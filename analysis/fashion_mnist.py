@@ -22,22 +22,18 @@ import argparse
 import os
 import sys
 
-import h5py
 import numpy as np
 
+import results
 from tables import print_table
 
 ROWS = [("iid", "IID"), ("dpp", "DPP"), ("dpp-hard", "DPP + SR-hard")]
 
 
 def read_samples(path):
-    with h5py.File(path, "r") as f:
-        x = np.asarray(f["samples/x"][()], dtype=np.float64)
-        config = f.attrs["config"]
-    config = config.decode() if isinstance(config, bytes) else config
-    group_size = int(next(line.split("=")[1] for line in config.splitlines()
-                          if line.replace(" ", "").startswith("group_size=")))
-    return x, group_size
+    """The samples [n, C, H, W] of one sample file (float64) and its set size K."""
+    x = np.asarray(results.samples(path), dtype=np.float64)
+    return x, int(results.config(path)["sampler.group_size"])
 
 
 def spatial_mean(x):
@@ -99,8 +95,9 @@ def draw_grids(directory, reference, rows, group_size, sets_per_row):
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("directory")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="output directory of jobs/fashion_mnist.sh")
     parser.add_argument("--figures", default=os.path.join(root, "docs"),
                         help="where the PNG grids go (default docs/)")
     parser.add_argument("--sets-per-row", type=int, default=3, help="sets drawn per row")
@@ -109,12 +106,15 @@ def main():
     try:
         reference, _ = read_samples(os.path.join(args.directory, "reference.h5"))
         rows = {name: read_samples(os.path.join(args.directory, f"{name}.h5")) for name, _ in ROWS}
-        with h5py.File(os.path.join(args.directory, "train.h5"), "r") as f:
-            steps = int(f["metrics/steps"][()])
-            loss = float(f["metrics/final_loss"][()])
-            world = int(f.attrs["world_size"])
-    except (OSError, KeyError, StopIteration) as error:
-        print(f"fashion_mnist.py: cannot read the results in {args.directory}: {error}")
+        train = os.path.join(args.directory, "train.h5")
+        training = results.metric_values(train, ["steps", "final_loss"])
+        steps, loss = int(training["steps"]), float(training["final_loss"])
+        world = int(results.attribute(train, "world_size"))
+        reported = {name: results.metric_values(os.path.join(args.directory, f"{name}.h5"))
+                    for name, _ in ROWS}
+    except results.ResultsError as error:
+        print(f"fashion_mnist.py: cannot read the results in {args.directory}: {error}",
+              file=sys.stderr)
         return 2
     seconds_path = os.path.join(args.directory, "train_seconds.txt")
     minutes = float(open(seconds_path).read()) / 60 if os.path.exists(seconds_path) else float("nan")
@@ -140,12 +140,11 @@ def main():
     iid, dpp, hard = (radius[name].mean() for name, _ in ROWS)
     checks = []
     for name, label in ROWS:
-        with h5py.File(os.path.join(args.directory, f"{name}.h5"), "r") as f:
-            if "metrics/coverage_radius" in f:
-                reported = float(f["metrics/coverage_radius"][()])
-                agree = abs(reported - radius[name].mean()) <= 1e-6 * max(1.0, reported)
-                checks.append((agree, f"{label}: sample's coverage_radius {reported:.6f} = "
-                                      f"recomputed {radius[name].mean():.6f}"))
+        if "coverage_radius" in reported[name]:
+            value = float(reported[name]["coverage_radius"])
+            agree = abs(value - radius[name].mean()) <= 1e-6 * max(1.0, value)
+            checks.append((agree, f"{label}: sample's coverage_radius {value:.6f} = "
+                                  f"recomputed {radius[name].mean():.6f}"))
     checks += [(iid > dpp, f"IID {iid:.4f} > DPP {dpp:.4f}"),
               (dpp >= hard, f"DPP {dpp:.4f} >= DPP + SR-hard {hard:.4f}")]
     for ok, text in checks:

@@ -28,15 +28,14 @@ Sample runs:
   /usr/bin/python3 analysis/flux_digits.py /tmp/fashion --figure docs/flux-fashion.png --markdown
 """
 import argparse
-import configparser
 import gzip
 import os
 import sys
 
-import h5py
 import numpy as np
 from scipy import linalg
 
+import results
 from tables import print_table
 
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
@@ -84,10 +83,8 @@ def load_fashion(directory, split, side):
 
 def data_options(path):
     """data.kind and data.size (0: native side) of the configuration a run recorded."""
-    with h5py.File(path, "r") as f:
-        config = configparser.ConfigParser(interpolation=None, strict=False)
-        config.read_string(f.attrs["config"])
-    return config.get("data", "kind"), config.getint("data", "size", fallback=0)
+    config = results.config(path)
+    return config["data.kind"], int(config.get("data.size") or 0)
 
 
 def reference_sets(args, kind, size):
@@ -171,23 +168,23 @@ def figure(runs, real, real_title, path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("directory")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="output directory of jobs/flux_digits.sh (flux.h5, dsm.h5)")
     parser.add_argument("--digits", default=DIGITS, help="scikit-learn's digits.csv.gz")
     parser.add_argument("--fashion", default=FASHION,
                         help="directory of the Fashion-MNIST *-idx?-ubyte.gz files")
     parser.add_argument("--figure", help="write a PNG of sample grids here")
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
     runs, data = {}, {}
     for name in ("flux", "dsm"):
         path = os.path.join(args.directory, name + ".h5")
         try:
             data[name] = data_options(path)
-            with h5py.File(path, "r") as f:
-                runs[name] = {"x": f["samples/x"][:].reshape(len(f["samples/x"]), -1),
-                              **{k: f["metrics"][k][()] for k in f["metrics"]}}
-        except (OSError, KeyError, configparser.Error) as error:
+            x = results.samples(path)
+            runs[name] = {"x": x.reshape(len(x), -1), **results.metric_values(path)}
+        except (results.ResultsError, ValueError) as error:
             print(f"cannot read {path}: {error} (run jobs/flux_digits.sh)", file=sys.stderr)
             return 2
     kind, size = data["flux"]

@@ -26,11 +26,11 @@ import argparse
 import os
 import sys
 
-import h5py
 import numpy as np
 from scipy.stats import ks_2samp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results  # noqa: E402
 from flux_ring import mmd2, w2  # noqa: E402
 
 RUNS = {"np1": "1 rank, 3 KDE batches", "np3": "3 ranks, 1 KDE batch each",
@@ -51,19 +51,19 @@ def first_parting(a, b, tolerance):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("directory")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="output directory of jobs/flux_ranks.sh")
     args = parser.parse_args()
     runs = {}
     for name in RUNS:
         path = os.path.join(args.directory, name + ".h5")
         try:
-            with h5py.File(path, "r") as f:
-                runs[name] = {"loss": f["train/loss"][:], "x": f["samples/x"][:],
-                              "reference": f["reference/x"][:],
-                              "world_size": int(f.attrs["world_size"]),
-                              **{k: f["metrics"][k][()] for k in f["metrics"]}}
-        except (OSError, KeyError) as error:
+            runs[name] = {"loss": results.read(path, "train/loss"), "x": results.samples(path),
+                          "reference": results.read(path, "reference/x"),
+                          "world_size": int(results.attribute(path, "world_size")),
+                          **results.metric_values(path)}
+        except results.ResultsError as error:
             print(f"cannot read {path}: {error} (run jobs/flux_ranks.sh)", file=sys.stderr)
             return 2
     print("objective per block of steps: mean / median")

@@ -30,10 +30,10 @@ import argparse
 import os
 import sys
 
-import h5py
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+import results
 from tables import print_table
 
 REFERENCE_CURL = {"flux": 0.41, "dsm": 0.12, "spiral": 1.64}
@@ -81,14 +81,13 @@ def mean_offset(x):
 
 
 def load(path):
-    with h5py.File(path, "r") as f:
-        run = {k: f["metrics"][k][()] for k in f["metrics"]}
-        run["samples"] = f["samples/x"][:]
-        run["reference"] = f["reference/x"][:]
-        run["points"] = f["field/points"][:]
-        run["values"] = f["field/values"][:]
-        run["curl"] = f["field/curl"][:]
-        run["loss"] = f["train/loss"][:]
+    """The metrics, samples, noised data, field on the grid and loss curve of one run."""
+    run = results.metric_values(path)
+    run["samples"] = results.samples(path)
+    run["reference"] = results.read(path, "reference/x")
+    for name in ("points", "values", "curl"):
+        run[name] = results.read(path, "field/" + name)
+    run["loss"] = results.read(path, "train/loss")
     return run
 
 
@@ -209,7 +208,8 @@ def report_seeds(directories, analysed, markdown):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directories", nargs="+", metavar="directory",
                         help="one run directory, or one per seed for the summary over seeds")
     parser.add_argument("--figure", help="write a PNG of samples, fields and curl (first directory)")
@@ -217,7 +217,7 @@ def main():
     args = parser.parse_args()
     try:
         analysed = [analyse(d) for d in args.directories]
-    except (OSError, KeyError) as error:
+    except (OSError, results.ResultsError) as error:
         print(f"cannot read the runs: {error}", file=sys.stderr)
         return 2
     if len(analysed) == 1:

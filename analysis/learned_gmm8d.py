@@ -8,7 +8,7 @@ analytic-<row>.h5 for rows iid, dpp-none and dpp-hard — with /metrics/<name> a
 rows beside the paper's, then checks the learned IID row:
   1. joint mode coverage within 2 % of 6.51;
   2. log p within 1 nat of 20.31.
-Exit status 0 when both hold, 1 when one fails, 2 when files are missing. Needs h5py only.
+Exit status 0 when both hold, 1 when one fails, 2 when files are missing. Needs h5py and numpy.
 
 Sample runs:
   /usr/bin/python3 analysis/learned_gmm8d.py learned-gmm8d
@@ -18,8 +18,7 @@ import argparse
 import os
 import sys
 
-import h5py
-
+import results
 from tables import print_table
 
 # Paper A Table 1 (joint coverage, log p, RMSE) of the rows this job runs.
@@ -31,53 +30,42 @@ IID_COVERAGE, IID_LOG_P = 6.51, 20.31
 
 
 def read_metrics(path):
-    with h5py.File(path, "r") as f:
-        return {name: (float(f[f"metrics/{name}"][()]), float(f[f"metrics/{name}_se"][()]))
-                for name, _ in METRICS}
+    """{name: (value, se)} of the METRICS of one sample file."""
+    return results.metrics(path, [name for name, _ in METRICS])
 
 
 def training_summary(directory):
+    """Final loss, steps, examples, world size and config of train.h5, and the training time."""
     path = os.path.join(directory, "train.h5")
-    with h5py.File(path, "r") as f:
-        summary = {"final_loss": float(f["metrics/final_loss"][()]),
-                   "steps": int(f["metrics/steps"][()]),
-                   "examples": int(f["metrics/examples"][()]),
-                   "world_size": int(f.attrs["world_size"])}
-        config = f.attrs["config"]
-        summary["config"] = config.decode() if isinstance(config, bytes) else config
+    metrics = results.metric_values(path, ["final_loss", "steps", "examples"])
+    summary = {"final_loss": float(metrics["final_loss"]), "steps": int(metrics["steps"]),
+               "examples": int(metrics["examples"]),
+               "world_size": int(results.attribute(path, "world_size")),
+               "config": results.config(path)}
     seconds = os.path.join(directory, "train_seconds.txt")
     if os.path.exists(seconds):
         summary["seconds"] = float(open(seconds).read())
     return summary
 
 
-def config_value(config, section, key):
-    current = None
-    for line in config.splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            current = line.strip("[]")
-        elif current == section and line.split("=")[0].strip() == key:
-            return line.split("=", 1)[1].strip()
-    return "?"
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("directory")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", help="output directory of jobs/learned_gmm8d.sh")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
     try:
         rows = {(flow, row): read_metrics(os.path.join(args.directory, f"{flow}-{row}.h5"))
                 for flow in ("learned", "analytic") for row in PAPER}
         training = training_summary(args.directory)
-    except (OSError, KeyError) as error:
-        print(f"learned_gmm8d.py: cannot read the results in {args.directory}: {error}")
+    except results.ResultsError as error:
+        print(f"learned_gmm8d.py: cannot read the results in {args.directory}: {error}",
+              file=sys.stderr)
         return 2
 
     c = training["config"]
-    budget = (f"training: {training['steps']} steps of batch {config_value(c, 'train', 'batch_size')}"
-              f" on {training['examples']} draws, MLP {config_value(c, 'flow', 'hidden')}, "
+    budget = (f"training: {training['steps']} steps of batch {c.get('train.batch_size', '?')}"
+              f" on {training['examples']} draws, MLP {c.get('flow.hidden', '?')}, "
               f"{training['world_size']} rank(s)")
     if "seconds" in training:
         budget += f", {training['seconds'] / 60:.1f} min wall"

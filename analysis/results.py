@@ -178,18 +178,26 @@ def config(path):
     return parse_config(text, path)
 
 
-def metrics(path):
+def metrics(path, names=None):
     """/metrics as {name: Metric(value, se)}: each dataset <name> with its sibling <name>_se as
-    the standard error (None when there is none); the _se datasets are not listed on their own."""
+    the standard error (None when there is none); the _se datasets are not listed on their own.
+    With NAMES, those metrics only, in that order; ResultsError when the file lacks one."""
     datasets = group(path, "metrics")
-    return {name: Metric(value, datasets.get(name + "_se"))
-            for name, value in datasets.items()
-            if not (name.endswith("_se") and name[:-3] in datasets)}
+    found = {name: Metric(value, datasets.get(name + "_se"))
+             for name, value in datasets.items()
+             if not (name.endswith("_se") and name[:-3] in datasets)}
+    if names is None:
+        return found
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ResultsError(f"results file '{path}' has no /metrics/{missing[0]} (its metrics: "
+                           f"{', '.join(found) or 'none'})")
+    return {name: found[name] for name in names}
 
 
-def metric_values(path):
-    """/metrics as {name: value}, without the standard errors."""
-    return {name: metric.value for name, metric in metrics(path).items()}
+def metric_values(path, names=None):
+    """/metrics as {name: value}, without the standard errors; NAMES as for metrics()."""
+    return {name: metric.value for name, metric in metrics(path, names).items()}
 
 
 def estimates(path):

@@ -1,8 +1,6 @@
 #!/usr/bin/python3
 """How a circulation added at sampling time changes the angular law of a ring field's samples.
 
-Usage: analysis/ring_circulation.py RUN.h5 [--speeds 0 1] [--samples 2000] [--steps 2000]
-
 RUN.h5 is a `jointflow train-flux` output on the ring (configs/flux/ring.ini). Its field, stored
 on the 41 × 41 grid of /field/values, drives the ring's Langevin sampler x ← x + ½ε(f + c·e_θ) + √ε η
 (ε = 0.01, from N(0, 3²)), bilinear between grid points, for each tangential speed c. For the
@@ -10,20 +8,23 @@ ring's rotation-invariant density, c·e_θ preserves the target, so with the exa
 samples the same law; a learned field's tangential error a·sin(θ − φ) tilts the angular density by
 about a·R at c = 0 and by a/(2R·√(ω² + D²)) with ω = c/(2R), D = 1/(2R²) once it circulates
 (docs/flux-matching.md). Prints, for each c, the distance of the samples' mean from the centre
-(the dipole) and their mean radius.
+(the dipole) and their mean radius. Exit status 2 when the file or its field is missing.
+
+Sample run:
+  /usr/bin/python3 analysis/ring_circulation.py /tmp/ring-seeds/seed-6/flux.h5 --speeds 0 0.5 1 2
 """
 import argparse
 import sys
 
-import h5py
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
+
+import results
 
 
 def grid_field(path):
     """The stored field as a function of [n, 2] points (bilinear, extrapolated past the grid)."""
-    with h5py.File(path, "r") as f:
-        points, values = f["field/points"][:], f["field/values"][:]
+    points, values = results.read(path, "field/points"), results.read(path, "field/values")
     side = int(round(np.sqrt(len(points))))
     xs, ys = points[:side, 0], points[::side, 1]  # x varies fastest on the grid
     if not (np.allclose(points[:, 0].reshape(side, side), xs[None, :]) and
@@ -46,17 +47,22 @@ def langevin(field, speed, samples, steps, step_size, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a train-flux output on the ring")
-    parser.add_argument("--speeds", type=float, nargs="+", default=[0.0, 1.0])
-    parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--step-size", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--speeds", type=float, nargs="+", default=[0.0, 1.0],
+                        help="tangential speeds c to sample at (default 0 1)")
+    parser.add_argument("--samples", type=int, default=2000,
+                        help="Langevin chains per speed (default 2000)")
+    parser.add_argument("--steps", type=int, default=2000,
+                        help="Langevin steps per chain (default 2000)")
+    parser.add_argument("--step-size", type=float, default=0.01,
+                        help="Langevin step size ε (default 0.01)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the chains (default 0)")
     args = parser.parse_args()
     try:
         field = grid_field(args.run)
-    except (OSError, KeyError, ValueError) as error:
+    except (results.ResultsError, ValueError) as error:
         print(f"cannot read the field of {args.run}: {error}", file=sys.stderr)
         return 2
     for speed in args.speeds:

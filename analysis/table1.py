@@ -16,12 +16,11 @@ Sample runs:
   /usr/bin/python3 analysis/table1.py /tmp/table1 --markdown   # the table as Markdown
 """
 import argparse
-import configparser
 import math
 import os
 import sys
 
-import h5py
+import results
 
 # Paper A Table 1: (joint, marginal, log p, RMSE), each (value, standard error). The paper prints
 # no joint coverage for IID; the joint and the marginal coverage of IID sets are the same
@@ -69,14 +68,9 @@ MARGINAL_TARGET, MARGINAL_TOLERANCE = 6.51, 0.05
 
 
 def read_row(path):
-    """Metrics {name: (value, se)} and the resolved config of one result file."""
-    with h5py.File(path, "r") as f:
-        metrics = {name: (float(f["metrics"][name][()]), float(f["metrics"][name + "_se"][()]))
-                   for name in METRICS}
-        config = configparser.ConfigParser()
-        config.read_string(f.attrs["config"])
-        wall = float(f.attrs["wall_time"])
-    return metrics, config, wall
+    """Metrics {name: (value, se)}, the resolved config and the wall time of one result file."""
+    return (results.metrics(path, METRICS), results.config(path),
+            float(results.attribute(path, "wall_time")))
 
 
 def with_se(value, se, digits):
@@ -91,14 +85,13 @@ def settings_mismatch(row, config):
     want["sampler.objective"], want["sampler.sr"] = ROW_SETTINGS[row]
     found = []
     for key, value in want.items():
-        section, name = key.split(".")
-        have = config.get(section, name, fallback="?")
+        have = config.get(key, "?")
         if have != value:
             found.append(f"{key} = {have} (table: {value})")
     return found
 
 
-def print_table(results, markdown):
+def print_table(table, markdown):
     names = ["joint", "marginal", "log p", "RMSE"]
     if markdown:
         header = "| row | " + " | ".join(f"{n} ours | {n} paper | Δ" for n in names) + " |"
@@ -107,7 +100,7 @@ def print_table(results, markdown):
     else:
         print(f"{'row':<16}" + "".join(f"{n + ' ours':>13}{'paper':>11}{'Δ':>8}" for n in names))
     for row in PAPER:
-        metrics, _, _ = results[row]
+        metrics, _, _ = table[row]
         cells = []
         for index, name in enumerate(METRICS):
             value, se = metrics[name]
@@ -121,7 +114,7 @@ def print_table(results, markdown):
             print(f"{row:<16}" + "".join(f"{a:>13}{b:>11}{c:>8}" for a, b, c in cells))
 
 
-def check(results):
+def check(table):
     """Prints PASS/FAIL lines; returns True when every criterion holds."""
     all_pass = True
 
@@ -131,7 +124,7 @@ def check(results):
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
 
     for row in PAPER:
-        joint = results[row][0]["coverage_joint"][0]
+        joint = table[row][0]["coverage_joint"][0]
         paper = PAPER[row][0][0]
         ok = abs(joint - paper) <= JOINT_TOLERANCE
         reason = next((why for key, why in KNOWN.items() if row.startswith(key)), None)
@@ -139,13 +132,13 @@ def check(results):
         report(ok, f"joint coverage {row}: {joint:.3f} vs paper {paper:.2f} "
                    f"(|Δ| {abs(joint - paper):.3f} ≤ {JOINT_TOLERANCE}){note}")
     for row in PAPER:
-        marginal = results[row][0]["coverage_marginal"][0]
+        marginal = table[row][0]["coverage_marginal"][0]
         report(abs(marginal - MARGINAL_TARGET) <= MARGINAL_TOLERANCE,
                f"marginal coverage {row}: {marginal:.3f} (6.51 ± 0.05)")
     for objective in OBJECTIVES:
         rows = [f"{objective}-{sr}" for sr in ("none", "soft", "hard")]
-        log_p = [results[r][0]["log_p"][0] for r in rows]
-        rmse = [results[r][0]["rmse"][0] for r in rows]
+        log_p = [table[r][0]["log_p"][0] for r in rows]
+        rmse = [table[r][0]["rmse"][0] for r in rows]
         ok = log_p[0] < log_p[1] < log_p[2] and rmse[0] > rmse[1] > rmse[2]
         report(ok, f"quality order {objective}: log p {log_p[0]:.2f} < {log_p[1]:.2f} < "
                    f"{log_p[2]:.2f}, RMSE {rmse[0]:.3f} > {rmse[1]:.3f} > {rmse[2]:.3f}")
@@ -153,35 +146,36 @@ def check(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", help="output directory of jobs/table1.sh")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
 
-    results = {}
+    table = {}
     for row in PAPER:
         path = os.path.join(args.directory, row + ".h5")
         try:
-            results[row] = read_row(path)
-        except (OSError, KeyError) as error:
-            print(f"table1.py: cannot read row {row} from {path}: {error}", file=sys.stderr)
+            table[row] = read_row(path)
+        except results.ResultsError as error:
+            print(f"table1.py: cannot read row {row}: {error}", file=sys.stderr)
             return 2
 
     print("Paper A Table 1 on gmm8d: ours vs paper, value(standard error in the last digit);"
           " Δ = ours − paper")
-    print_table(results, args.markdown)
-    serial = sum(wall for _, _, wall in results.values())
+    print_table(table, args.markdown)
+    serial = sum(wall for _, _, wall in table.values())
     wall_file = os.path.join(args.directory, "wall_seconds.txt")
     if os.path.exists(wall_file):
         with open(wall_file) as f:
             print(f"\njob sampling wall time {float(f.read()):.1f} s "
                   f"(rows one after another: {serial:.1f} s)")
-    mismatches = {row: settings_mismatch(row, results[row][1]) for row in PAPER}
+    mismatches = {row: settings_mismatch(row, table[row][1]) for row in PAPER}
     for row, found in mismatches.items():
         if found:
             print(f"note: {row} was not run with Table 1's settings: {'; '.join(found)}")
     print()
-    return 0 if check(results) else 1
+    return 0 if check(table) else 1
 
 
 if __name__ == "__main__":

@@ -98,6 +98,10 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual((value, se), (20.3, 0.03))
         self.assertIsNone(metrics["n_sets"].se)
         self.assertEqual(results.metric_values(self.path)["mean_weight"], 1.0)
+        self.assertEqual(list(results.metrics(self.path, ["n_sets", "log_p"])), ["n_sets", "log_p"])
+        self.assertEqual(results.metric_values(self.path, ["log_p"]), {"log_p": 20.3})
+        self.assertFails(lambda: results.metrics(self.path, ["log_p", "rmse"]), self.path,
+                         "/metrics/rmse", "log_p, mean_weight, n_sets")
 
     def test_estimates(self):
         estimate = results.estimates(self.path)
