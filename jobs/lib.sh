@@ -30,6 +30,8 @@ parse_options() {  # "OPTIONS" ARGS...
   shift
   while [[ $# -gt 0 ]]; do
     is_one_of "$1" "$options" || { echo "$job: unknown option '$1' (see --help)" >&2; exit 2; }
+    is_one_of "$1" "--analyse-only --help -h --" || [[ $# -ge 2 ]] ||
+      { echo "$job: $1 needs a value (see --help)" >&2; exit 2; }
     case "$1" in
       --jointflow) jointflow="$2"; shift 2 ;;
       --out) out="$2"; shift 2 ;;
@@ -44,6 +46,13 @@ parse_options() {  # "OPTIONS" ARGS...
       *) job_option "$1" "$2"; shift 2 ;;
     esac
   done
+}
+
+# Stops with exit status 2 unless VALUE is a positive whole number: for the counts and sizes an
+# option sets.
+require_count() {  # OPTION VALUE
+  [[ "$2" =~ ^[1-9][0-9]*$ ]] ||
+    { echo "$job: $1 takes a positive whole number, not '$2'" >&2; exit 2; }
 }
 
 # Stops with exit status 2 unless $jointflow is an executable, then makes the output directory.
