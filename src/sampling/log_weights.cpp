@@ -1,6 +1,7 @@
 #include "sampling/log_weights.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace jointflow {
 

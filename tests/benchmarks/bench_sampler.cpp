@@ -7,6 +7,7 @@
 //   build/tests/benchmarks/bench_sampler
 //   build/tests/benchmarks/bench_sampler --sets 2000 --repetitions 5
 //   build/tests/benchmarks/bench_sampler --objectives dpp,pg,logbarrier --threads 2
+//   build/tests/benchmarks/bench_sampler --device cuda --dtype float32 --batch-groups 10000
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -35,6 +36,8 @@ struct BenchOptions {
   int64_t threads = 1;
   int64_t batch_groups = 128;
   std::vector<std::string> objectives;
+  std::string device = "cpu";
+  std::string dtype = "float64";
 };
 
 BenchOptions parse_arguments(int argc, char** argv) {
@@ -50,13 +53,20 @@ BenchOptions parse_arguments(int argc, char** argv) {
       ("threads", bench::positive(&options.threads, "threads"), "LibTorch threads")
       ("batch-groups", bench::positive(&options.batch_groups, "batch-groups"), "sets per batch")
       ("objectives", boost::program_options::value(&objectives)->default_value(objectives),
-       "coupled objectives, comma-separated; IID always runs");
+       "coupled objectives, comma-separated; IID always runs")
+      ("device", boost::program_options::value(&options.device)->default_value(options.device),
+       "cpu or cuda (GPU 0)")
+      ("dtype", boost::program_options::value(&options.dtype)->default_value(options.dtype),
+       "float64 or float32");
   bench::parse_command_line(
       argc, argv,
       "usage: bench_sampler [options]\n"
       "Times IID and, for each objective, sr = none, soft, hard; prints JSON lines.\n",
       description);
   options.objectives = bench::split_commas(objectives);
+  JF_CHECK(options.device == "cpu" || options.device == "cuda", "--device must be cpu or cuda");
+  JF_CHECK(options.dtype == "float64" || options.dtype == "float32",
+           "--dtype must be float64 or float32");
   return options;
 }
 
@@ -78,7 +88,9 @@ struct Case {
 };
 
 // Wall and CPU time of one full run: every set, in batches, as `jointflow sample` integrates them.
-Timing time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& c) {
+// On CUDA the clock stops once the last batch's final states have reached the host.
+Timing time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& c,
+                at::ScalarType dtype, at::Device device) {
   SamplerOptions options;
   options.objective = c.objective;
   options.sr = c.sr;
@@ -86,14 +98,16 @@ Timing time_run(const MixtureFlow& flow, const BenchOptions& bench, const Case& 
   options.group_size = bench.group_size;
   options.groups = bench.sets;
   LocalCommunicator comm;
-  const JointSampler sampler(flow, options, comm, at::kDouble, at::kCPU);
+  const JointSampler sampler(flow, options, comm, dtype, device);
   const Stopwatch clock;
   const std::clock_t cpu_start = std::clock();
+  at::Tensor last;
   for (int64_t first = 0; first < bench.sets; first += bench.batch_groups) {
     const int64_t n = std::min(bench.batch_groups, bench.sets - first);
     const GroupLayout layout = make_group_layout(first, n, bench.group_size, 1, 0);
-    sampler.sample(layout, {1, RandomStream::initial_noise});
+    last = sampler.sample(layout, {1, RandomStream::initial_noise}).x1;
   }
+  last.to(at::kCPU);
   return {clock.seconds(), static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC};
 }
 
@@ -114,7 +128,9 @@ double load_average() {
 int run(int argc, char** argv) {
   const BenchOptions bench = parse_arguments(argc, argv);
   at::set_num_threads(static_cast<int>(bench.threads));
-  const MixtureFlow flow(named_mixture("gmm8d"), at::kDouble, at::kCPU);
+  const at::ScalarType dtype = bench.dtype == "float32" ? at::kFloat : at::kDouble;
+  const at::Device device = bench.device == "cuda" ? at::Device(at::kCUDA, 0) : at::kCPU;
+  const MixtureFlow flow(named_mixture("gmm8d"), dtype, device);
   std::vector<Case> cases{{Objective::iid, ScoreRegularization::none, {}, {}}};
   for (const std::string& name : bench.objectives) {
     const Objective objective = parse_choice("--objectives", name, objective_choices());
@@ -126,7 +142,7 @@ int run(int argc, char** argv) {
   const double load_before = load_average();
   for (int64_t repetition = 0; repetition < bench.repetitions; ++repetition)
     for (Case& c : cases) {
-      const Timing timing = time_run(flow, bench, c);
+      const Timing timing = time_run(flow, bench, c, dtype, device);
       c.seconds.push_back(timing.wall);
       c.cpu_seconds.push_back(timing.cpu);
     }
@@ -143,7 +159,8 @@ int run(int argc, char** argv) {
               << ", \"seconds\": " << seconds
               << ", \"cpu_seconds\": " << median(c.cpu_seconds) << ", \"threads\": " << bench.threads
               << ", \"batch_groups\": " << bench.batch_groups
-              << ", \"repetitions\": " << bench.repetitions << ", \"dtype\": \"float64\""
+              << ", \"repetitions\": " << bench.repetitions << ", \"dtype\": \"" << bench.dtype
+              << "\", \"device\": \"" << bench.device << "\""
               << ", \"load_before\": " << load_before << ", \"load_after\": " << load_after
               << "}\n";
   }

@@ -170,20 +170,5 @@ TEST_F(MpiCommunicatorTest, CounterDrawsGatheredFromRanksMatchASingleDraw) {
   EXPECT_TRUE(at::equal(gathered, counter_normal(key, 0, total, 6, 4)));
 }
 
-// Runs only where LibTorch sees a GPU: CUDA tensors are staged through the host and back.
-TEST_F(MpiCommunicatorTest, StagesCudaTensorsThroughTheHost) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
-  const at::Device cuda(at::kCUDA, 0);
-  const at::Tensor gathered = comm_.allgather(rows_for(comm_.rank(), {2}, at::kDouble).to(cuda));
-  EXPECT_TRUE(gathered.is_cuda());
-  std::vector<at::Tensor> parts;
-  for (int r = 0; r < comm_.size(); ++r) parts.push_back(rows_for(r, {2}, at::kDouble));
-  EXPECT_TRUE(at::equal(gathered.cpu(), at::cat(parts, 0)));
-  at::Tensor x = at::ones({3}, at::TensorOptions().dtype(at::kFloat).device(cuda));
-  comm_.allreduce_sum(x);
-  EXPECT_TRUE(x.is_cuda());
-  EXPECT_TRUE(at::equal(x.cpu(), at::full({3}, static_cast<float>(comm_.size()), at::kFloat)));
-}
-
 }  // namespace
 }  // namespace jointflow

@@ -1,6 +1,7 @@
-// The MLP velocity: architecture, seeded initialization, time handling, dtypes, devices and
+// The MLP velocity: architecture, seeded initialization, time handling, dtypes and
 // gradients in x (float64 against finite differences).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/autograd.h>
 
@@ -142,18 +143,6 @@ TEST(MlpVelocity, CloneIsAnIndependentDeepCopy) {
     copy->parameters()[0].add_(1.0);
   }
   EXPECT_FALSE(at::equal(copy->velocity(x, t), model->velocity(x, t)));
-}
-
-TEST(MlpVelocity, RunsOnCudaWhenAvailable) {
-  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
-  MlpVelocity model(MlpVelocityOptions(2).hidden({8}));
-  const at::Tensor x = probe_x(3, 2).to(at::kFloat);
-  const at::Tensor t = at::scalar_tensor(0.2);
-  const at::Tensor host = model->velocity(x, t);
-  model->to(at::Device(at::kCUDA, 0));
-  const at::Tensor device = model->velocity(x.cuda(), t);
-  EXPECT_TRUE(device.is_cuda());
-  EXPECT_TRUE(at::allclose(device.cpu(), host, 1e-5, 1e-6));
 }
 
 TEST(MlpVelocity, RejectsBadOptionsAndShapes) {

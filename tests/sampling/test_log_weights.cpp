@@ -3,6 +3,7 @@
 // paths driven by v, by u and by the coupled velocity; and Hutchinson's divergence agrees with
 // the exact one in expectation (MATH §5.5).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 

@@ -2,6 +2,7 @@
 // closed form with the exact mixture flow, its counter keying, the frozen base, and a short run
 // in which a residual learns the difference between two mixtures.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <vector>

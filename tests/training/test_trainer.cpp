@@ -1,6 +1,7 @@
 // The trainer on one process: bit-exact resume, checkpoint errors, EMA, warm-up, clipping and
 // option checks.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/optim/adamw.h>
 
