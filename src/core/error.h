@@ -47,6 +47,16 @@ std::string concat(const Parts&... parts) {
     if (!(condition)) throw ::jointflow::Error(::jointflow::detail::concat(__VA_ARGS__)); \
   } while (0)
 
+// Collective check, for conditions that every rank evaluates alike (options, the config, data
+// every rank holds the same copy of): throws a collective jointflow::Error, so that every rank
+// prints nothing but rank 0 prints one line and all exit non-zero without aborting the world.
+// A condition that may differ between ranks needs run_agreed (dist/agreement.h) instead.
+#define JF_CHECK_COLLECTIVE(condition, ...)                                              \
+  do {                                                                                   \
+    if (!(condition))                                                                    \
+      throw ::jointflow::Error(::jointflow::detail::concat(__VA_ARGS__), /*collective=*/true); \
+  } while (0)
+
 // Debug-only check for hot loops; names the condition and the source line.
 #ifdef NDEBUG
 #define JF_DCHECK(condition, ...) \

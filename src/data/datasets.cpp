@@ -21,11 +21,6 @@ constexpr int64_t kDigitsSide = 8;
 constexpr double kFashionMax = 255.0;
 constexpr double kDigitsMax = 16.0;
 
-// Option errors are the same on every rank: collective, so that the job ends cleanly.
-void require(bool condition, const std::string& message) {
-  if (!condition) throw Error(message, /*collective=*/true);
-}
-
 int64_t native_side(DatasetKind kind) {
   return kind == DatasetKind::digits ? kDigitsSide : kFashionSide;
 }
@@ -87,19 +82,19 @@ const ChoiceTable<DataSplit>& data_split_choices() {
 
 void DatasetOptions::validate(const std::string& section) const {
   const auto key = [&](const char* name) { return section + "." + name; };
-  require(examples >= 0, concat(key("examples"), " = ", examples, " must be non-negative"));
-  require(size >= 0, concat(key("size"), " = ", size, " must be non-negative (0 = native)"));
+  JF_CHECK_COLLECTIVE(examples >= 0, concat(key("examples"), " = ", examples, " must be non-negative"));
+  JF_CHECK_COLLECTIVE(size >= 0, concat(key("size"), " = ", size, " must be non-negative (0 = native)"));
   if (kind == DatasetKind::mixture) {
-    require(examples > 0,
+    JF_CHECK_COLLECTIVE(examples > 0,
             concat(key("examples"), " must give the number of draws for ", key("kind"),
                    " = mixture"));
     named_mixture(mixture, key("mixture"));
     return;
   }
   for (const int64_t label : classes)
-    require(label >= 0 && label <= 9,
+    JF_CHECK_COLLECTIVE(label >= 0 && label <= 9,
             concat(key("classes"), " holds ", label, "; labels lie in 0..9"));
-  require(size == 0 || size <= native_side(kind),
+  JF_CHECK_COLLECTIVE(size == 0 || size <= native_side(kind),
           concat(key("size"), " = ", size, " exceeds the native side ", native_side(kind),
                  " (images are only shrunk)"));
 }

@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "dist/mpi_check.h"
 
 namespace jointflow {
@@ -74,11 +75,9 @@ void reduce_in_place(MPI_Comm comm, at::Tensor& tensor, Reduction reduction) {
 
 // A fingerprint (FNV-1a) of the trailing sizes: all dimensions but the first.
 int64_t trailing_shape_hash(const at::Tensor& tensor) {
-  uint64_t hash = 14695981039346656037ull;
-  for (int64_t d = 1; d < tensor.dim(); ++d) {
-    hash ^= static_cast<uint64_t>(tensor.size(d));
-    hash *= 1099511628211ull;
-  }
+  uint64_t hash = kFnv1aOffsetBasis;
+  for (int64_t d = 1; d < tensor.dim(); ++d)
+    hash = fnv1a_word(hash, static_cast<uint64_t>(tensor.size(d)));
   return static_cast<int64_t>(hash);
 }
 

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/hash.h"
 #include "dist/agreement.h"
 
 namespace jointflow {
@@ -25,14 +26,7 @@ std::string relative_shard_name(const std::string& main_final_path, int rank) {
 }
 
 // FNV-1a, the same in every process (std::hash need not be).
-int64_t stable_hash(const std::string& text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (const unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return static_cast<int64_t>(hash);
-}
+int64_t stable_hash(const std::string& text) { return static_cast<int64_t>(fnv1a(text)); }
 
 // What every rank must agree on: the main file and the declared datasets.
 std::string declaration_text(const ShardWriter& shards) {

@@ -77,9 +77,9 @@ std::vector<T> parse_list(const std::string& key, const std::string& text) {
 }  // namespace
 
 void validate_config(const Config& config) {
-  JF_CHECK(config.run.part < config.run.parts, "run.part = ", config.run.part,
+  JF_CHECK_COLLECTIVE(config.run.part < config.run.parts, "run.part = ", config.run.part,
            " must be below run.parts = ", config.run.parts, " (parts are numbered from 0)");
-  JF_CHECK(config.run.parts <= config.sampler.groups, "run.parts = ", config.run.parts,
+  JF_CHECK_COLLECTIVE(config.run.parts <= config.sampler.groups, "run.parts = ", config.run.parts,
            " exceeds sampler.groups = ", config.sampler.groups, ": some parts would be empty");
 }
 

@@ -31,8 +31,8 @@ Metrics run_estimate(const Config& config, StageContext& context) {
   const auto field = make_velocity_field(config.model, dtype, context.device);
   const std::optional<GaussianMixture> mixture = evaluation_mixture(config);
   const TestFunction f = make_test_function(config.estimate);
-  JF_CHECK(mixture || f.kind != TestFunctionKind::nearest_mean,
-           "estimate.function = nearest_mean needs a mixture: set eval.mixture", true);
+  JF_CHECK_COLLECTIVE(mixture || f.kind != TestFunctionKind::nearest_mean,
+                      "estimate.function = nearest_mean needs a mixture: set eval.mixture");
   const GaussianMixture reference = mixture ? *mixture : GaussianMixture{};
   const int64_t width = mixture ? test_function_width(f, *mixture) : 1;
 

@@ -71,7 +71,7 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
              " samples, not whole sets of sampler.group_size = ", k);
   });
   const std::optional<GaussianMixture> found = evaluation_mixture(config);
-  JF_CHECK(found.has_value(), "evaluate needs the true density: set eval.mixture", true);
+  JF_CHECK_COLLECTIVE(found.has_value(), "evaluate needs the true density: set eval.mixture");
   const GaussianMixture& mixture = *found;
   const int64_t n = x.size(0), sets = n / k;
   const at::Tensor log_p = mixture_log_prob(mixture, x);

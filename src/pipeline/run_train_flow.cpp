@@ -1,8 +1,8 @@
 #include "pipeline/run_train_flow.h"
 
-#include <cstdio>
 #include <filesystem>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/agreement.h"
@@ -32,11 +32,7 @@ std::string flow_config_hash(const Config& config, const std::vector<int64_t>& s
       ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
       ";data.mixture=", data.mixture, ";data.split=", choice_name(data.split, data_split_choices()),
       ";shape=", shape_text(sample_shape));
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bits
-  for (const unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return hex;
+  return config_hash(text);
 }
 
 }  // namespace

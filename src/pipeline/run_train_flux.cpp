@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <utility>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "dist/agreement.h"
@@ -113,11 +113,7 @@ std::string flux_config_hash(const Config& config, const std::vector<int64_t>& s
       ";data.kind=", choice_name(data.kind, dataset_kind_choices()), ";data.path=", data.path,
       ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
       ";data.mixture=", data.mixture, ";shape=", shape_text(sample_shape));
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bits
-  for (const unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return hex;
+  return config_hash(text);
 }
 
 // This rank's block of flux.dataset in `dtype` on the CPU.

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
-#include <sstream>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "dist/agreement.h"
@@ -14,18 +14,6 @@
 
 namespace jointflow {
 namespace {
-
-// FNV-1a, 64 bits, as 16 hex digits.
-std::string hash_text(const std::string& text) {
-  uint64_t hash = 1469598103934665603ull;
-  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-  std::ostringstream out;
-  out << std::hex;
-  out.width(16);
-  out.fill('0');
-  out << hash;
-  return out.str();
-}
 
 void write_range(ResultFile& file, const std::string& kind, const std::string& hash,
                  const IdRange& sets, const Config& config) {
@@ -96,7 +84,7 @@ std::string results_config_hash(const StageContext& context, const Config& confi
   canonical.run.progress = ProgressMode::off;
   canonical.run.threads = 0;
   canonical.run.comm = CommBackend::automatic;
-  return hash_text(context.describe(canonical));
+  return config_hash(context.describe(canonical));
 }
 
 void for_each_set_batch(const Config& config, StageContext& context, SetStatistics& statistics,

@@ -1,8 +1,8 @@
 #include "pipeline/training_setup.h"
 
-#include <cstdio>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "io/result_file.h"
 #include "pipeline/model_factory.h"
 
@@ -50,11 +50,7 @@ std::string training_config_hash(const Config& config) {
       ";train.warmup_steps=", train.warmup_steps, ";train.clip_norm=", train.clip_norm,
       ";train.ema_decay=", train.ema_decay, ";run.seed=", config.run.seed,
       ";run.dtype=", choice_name(config.run.dtype, precision_choices()));
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bits
-  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return hex;
+  return config_hash(text);
 }
 
 void check_training_setup(const Config& config, const StageContext& context,

@@ -1,6 +1,7 @@
 #include "training/trainer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/module.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -17,15 +18,6 @@ namespace jointflow {
 
 using detail::concat;
 
-namespace {
-
-// Option errors are the same on every rank: collective, so that the job ends cleanly.
-void require(bool condition, const std::string& message) {
-  if (!condition) throw Error(message, /*collective=*/true);
-}
-
-}  // namespace
-
 const ChoiceTable<OptimizerKind>& optimizer_choices() {
   static const ChoiceTable<OptimizerKind> table{{"adamw", OptimizerKind::adamw},
                                                 {"adam", OptimizerKind::adam}};
@@ -40,25 +32,25 @@ const ChoiceTable<LrSchedule>& lr_schedule_choices() {
 
 void TrainerOptions::validate(const std::string& section) const {
   const auto key = [&](const char* name) { return section + "." + name; };
-  require(std::isfinite(lr()) && lr() > 0, concat(key("lr"), " = ", lr(), " must be positive"));
-  require(std::isfinite(weight_decay()) && weight_decay() >= 0,
+  JF_CHECK_COLLECTIVE(std::isfinite(lr()) && lr() > 0, concat(key("lr"), " = ", lr(), " must be positive"));
+  JF_CHECK_COLLECTIVE(std::isfinite(weight_decay()) && weight_decay() >= 0,
           concat(key("weight_decay"), " = ", weight_decay(), " must be non-negative"));
-  require(beta1() >= 0 && beta1() < 1, concat(key("beta1"), " = ", beta1(), " must lie in [0, 1)"));
-  require(beta2() >= 0 && beta2() < 1, concat(key("beta2"), " = ", beta2(), " must lie in [0, 1)"));
-  require(std::isfinite(eps()) && eps() > 0, concat(key("eps"), " = ", eps(), " must be positive"));
-  require(warmup_steps() >= 0,
+  JF_CHECK_COLLECTIVE(beta1() >= 0 && beta1() < 1, concat(key("beta1"), " = ", beta1(), " must lie in [0, 1)"));
+  JF_CHECK_COLLECTIVE(beta2() >= 0 && beta2() < 1, concat(key("beta2"), " = ", beta2(), " must lie in [0, 1)"));
+  JF_CHECK_COLLECTIVE(std::isfinite(eps()) && eps() > 0, concat(key("eps"), " = ", eps(), " must be positive"));
+  JF_CHECK_COLLECTIVE(warmup_steps() >= 0,
           concat(key("warmup_steps"), " = ", warmup_steps(), " must be non-negative"));
-  require(std::isfinite(clip_norm()) && clip_norm() >= 0,
+  JF_CHECK_COLLECTIVE(std::isfinite(clip_norm()) && clip_norm() >= 0,
           concat(key("clip_norm"), " = ", clip_norm(), " must be non-negative (0 = off)"));
-  require(ema_decay() >= 0 && ema_decay() < 1,
+  JF_CHECK_COLLECTIVE(ema_decay() >= 0 && ema_decay() < 1,
           concat(key("ema_decay"), " = ", ema_decay(), " must lie in [0, 1) (0 = off)"));
-  require(steps() >= 0, concat(key("steps"), " = ", steps(), " must be non-negative"));
-  require(checkpoint_every() >= 0,
+  JF_CHECK_COLLECTIVE(steps() >= 0, concat(key("steps"), " = ", steps(), " must be non-negative"));
+  JF_CHECK_COLLECTIVE(checkpoint_every() >= 0,
           concat(key("checkpoint_every"), " = ", checkpoint_every(), " must be non-negative"));
-  require(checkpoint_every() == 0 || !checkpoint().empty(),
+  JF_CHECK_COLLECTIVE(checkpoint_every() == 0 || !checkpoint().empty(),
           concat(key("checkpoint_every"), " = ", checkpoint_every(), " needs ", key("checkpoint"),
                  " (a file path)"));
-  require(log_every() >= 0, concat(key("log_every"), " = ", log_every(), " must be non-negative"));
+  JF_CHECK_COLLECTIVE(log_every() >= 0, concat(key("log_every"), " = ", log_every(), " must be non-negative"));
 }
 
 double learning_rate(const TrainerOptions& options, int64_t step) {

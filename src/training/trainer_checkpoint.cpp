@@ -4,6 +4,7 @@
 // LibTorch's zip reader does not check the stored values. The step is the only random state:
 // every draw is keyed by it (counter_rng.h).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <c10/util/Exception.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -18,6 +19,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "dist/agreement.h"
 #include "io/result_file.h"
@@ -33,12 +35,6 @@ namespace {
 constexpr const char* kFormat = "jointflow checkpoint 1";
 constexpr char kTrailerMagic[8] = {'J', 'F', 'C', 'K', 'P', 'T', '0', '1'};
 constexpr size_t kTrailerSize = sizeof(kTrailerMagic) + sizeof(uint64_t);
-
-uint64_t fnv1a(const std::string& bytes) {
-  uint64_t hash = 0xcbf29ce484222325ull;
-  for (const char byte : bytes) hash = (hash ^ static_cast<unsigned char>(byte)) * 0x100000001b3ull;
-  return hash;
-}
 
 // The archive's bytes followed by the trailer.
 void write_with_trailer(const std::string& path, const std::string& archive) {

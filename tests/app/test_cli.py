@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+from typing import List
 
 import h5py
 import numpy as np
@@ -26,8 +27,30 @@ def jointflow(args, ranks=RANKS, cwd=None):
     return done.returncode, done.stdout, done.stderr
 
 
+def torch_module():
+    """torch.nn.Module when python3-torch is installed, else a placeholder base class."""
+    try:
+        import torch
+        return torch.nn.Module
+    except ImportError:
+        return object
+
+
 def error_lines(stderr):
     return [line for line in stderr.splitlines() if line.startswith("jointflow: error")]
+
+
+class ZeroVelocity(torch_module()):
+    """v(x, t) = 0 on 2-D samples, for commands that need a TorchScript model."""
+
+    sample_shape: List[int]
+
+    def __init__(self):
+        super().__init__()
+        self.sample_shape = [2]
+
+    def forward(self, x, t):
+        return x * 0.0
 
 
 class BadInput(unittest.TestCase):
@@ -124,6 +147,44 @@ class BadInput(unittest.TestCase):
 
 
 class Help(unittest.TestCase):
+    def check_fails_together(self, args, expected_words):
+        """Like check_fails, and the error is agreed: no rank aborts the others."""
+        status, _, stderr = jointflow(args)
+        self.assertNotEqual(status, 0, stderr)
+        self.assertNotIn("MPI_ABORT", stderr)
+        lines = error_lines(stderr)
+        self.assertEqual(len(lines), 1, stderr)
+        for word in expected_words:
+            self.assertIn(word, lines[0])
+        self.assertTrue(lines[0].endswith(expected_words[-1]), lines[0])
+        self.assertFalse(os.path.exists(self.output))
+
+    def test_estimate_nearest_mean_without_a_mixture(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("python3-torch is not installed")
+        flow = os.path.join(self.inputs.name, "flow.pt")
+        module = torch.jit.script(ZeroVelocity())
+        module.save(flow)
+        self.check_fails_together(
+            ["estimate", "--config", self.config, "--run.output", self.output,
+             "--model.kind", "torchscript", "--model.path", flow, "--sampler.groups", "4",
+             "--estimate.function", "nearest_mean"],
+            ["estimate.function = nearest_mean", "set eval.mixture"])
+
+    def test_evaluate_without_a_mixture(self):
+        samples = os.path.join(self.inputs.name, "samples.h5")
+        status, _, stderr = jointflow(
+            ["estimate", "--config", self.config, "--run.output", samples,
+             "--sampler.groups", "4", "--estimate.weights", "none",
+             "--estimate.per_sample", "true"])
+        self.assertEqual(status, 0, stderr)
+        self.check_fails_together(
+            ["evaluate", "--config", self.config, "--run.output", self.output,
+             "--model.kind", "mlp", "--evaluate.samples", samples, "--evaluate.pool", samples],
+            ["evaluate needs the true density", "set eval.mixture"])
+
     def test_help_lists_every_option_with_default(self):
         status, stdout, _ = jointflow(["sample", "--help"], ranks=1)
         self.assertEqual(status, 0)

@@ -26,6 +26,19 @@ TEST(Check, PassesWithoutEvaluatingMessageSideEffects) {
   EXPECT_EQ(calls, 0);
 }
 
+// A collective check's error is marked collective (main then exits cleanly on every rank) and its
+// message is exactly the concatenated parts.
+TEST(Check, CollectiveCheckThrowsACollectiveErrorWithItsMessage) {
+  try {
+    JF_CHECK_COLLECTIVE(1 + 1 == 3, "eval.mixture = ", 7, " is not set");
+    FAIL() << "no error for a false condition";
+  } catch (const Error& error) {
+    EXPECT_TRUE(error.collective());
+    EXPECT_EQ(std::string(error.what()), "eval.mixture = 7 is not set");
+  }
+  JF_CHECK_COLLECTIVE(true, "never thrown");
+}
+
 TEST(Choice, ParsesKnownNamesAndNamesTheKeyOtherwise) {
   EXPECT_EQ(parse_choice("paint.color", "green", kColors), Color::green);
   EXPECT_EQ(choice_name(Color::red, kColors), "red");
