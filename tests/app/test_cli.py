@@ -67,8 +67,11 @@ class BadInput(unittest.TestCase):
         self.inputs.cleanup()
 
     def check_fails(self, args, expected_words):
+        """Fails with one error line that holds every expected word, agreed by all ranks (no rank
+        aborts the others), leaving no output file."""
         status, _, stderr = jointflow(args)
         self.assertNotEqual(status, 0, stderr)
+        self.assertNotIn("MPI_ABORT", stderr)
         lines = error_lines(stderr)
         self.assertEqual(len(lines), 1, stderr)
         for word in expected_words:
@@ -145,20 +148,6 @@ class BadInput(unittest.TestCase):
         self.check_fails(["sample", "--config", path, "--run.output", self.output],
                          ["sampler.group_size = 0", path])
 
-
-class Help(unittest.TestCase):
-    def check_fails_together(self, args, expected_words):
-        """Like check_fails, and the error is agreed: no rank aborts the others."""
-        status, _, stderr = jointflow(args)
-        self.assertNotEqual(status, 0, stderr)
-        self.assertNotIn("MPI_ABORT", stderr)
-        lines = error_lines(stderr)
-        self.assertEqual(len(lines), 1, stderr)
-        for word in expected_words:
-            self.assertIn(word, lines[0])
-        self.assertTrue(lines[0].endswith(expected_words[-1]), lines[0])
-        self.assertFalse(os.path.exists(self.output))
-
     def test_estimate_nearest_mean_without_a_mixture(self):
         try:
             import torch
@@ -167,11 +156,15 @@ class Help(unittest.TestCase):
         flow = os.path.join(self.inputs.name, "flow.pt")
         module = torch.jit.script(ZeroVelocity())
         module.save(flow)
-        self.check_fails_together(
+        self.check_fails(
             ["estimate", "--config", self.config, "--run.output", self.output,
              "--model.kind", "torchscript", "--model.path", flow, "--sampler.groups", "4",
              "--estimate.function", "nearest_mean"],
             ["estimate.function = nearest_mean", "set eval.mixture"])
+
+    def test_part_beyond_the_parts(self):
+        self.check_fails(self.sample("--run.parts", "3", "--run.part", "3"),
+                         ["run.part = 3", "run.parts"])
 
     def test_evaluate_without_a_mixture(self):
         samples = os.path.join(self.inputs.name, "samples.h5")
@@ -180,11 +173,13 @@ class Help(unittest.TestCase):
              "--sampler.groups", "4", "--estimate.weights", "none",
              "--estimate.per_sample", "true"])
         self.assertEqual(status, 0, stderr)
-        self.check_fails_together(
+        self.check_fails(
             ["evaluate", "--config", self.config, "--run.output", self.output,
              "--model.kind", "mlp", "--evaluate.samples", samples, "--evaluate.pool", samples],
             ["evaluate needs the true density", "set eval.mixture"])
 
+
+class Help(unittest.TestCase):
     def test_help_lists_every_option_with_default(self):
         status, stdout, _ = jointflow(["sample", "--help"], ranks=1)
         self.assertEqual(status, 0)

@@ -75,9 +75,27 @@ TEST_P(JointNormalization, TheMoveIsLinearInLambda) {
   EXPECT_TRUE(at::allclose(doubled_move, 2 * once, 1e-12, 1e-14));
 }
 
+// At t = 0 every endpoint x + v(x, 0) of the exact flow is E[x_1]: the members coincide, D has
+// no direction, and the coupled velocity is the model's (MATH §4: ‖G̃‖ = 0 gives no v_div).
+TEST(JointNormalizationAtTimeZero, TheExactFlowHasNoDiversityVelocity) {
+  const MixtureFlow flow(named_mixture("gmm8d"), at::kDouble, at::kCPU);
+  SamplerOptions options;
+  options.objective = Objective::dpp;
+  options.group_size = 5;
+  options.groups = 2;
+  LocalCommunicator comm;
+  const JointSampler sampler(flow, options, comm, at::kDouble, at::kCPU);
+  const GroupLayout layout = make_group_layout(0, options.groups, options.group_size, 1, 0);
+  at::manual_seed(3);
+  const at::Tensor x = at::randn({options.groups * options.group_size, 8}, at::kDouble);
+  at::Tensor v;
+  const at::Tensor x_dot = sampler.coupled_velocity(layout, x, 0.0, v);
+  EXPECT_TRUE(at::equal(x_dot, v));
+}
+
 INSTANTIATE_TEST_SUITE_P(
     ObjectivesRegularizationsAndTimes, JointNormalization,
-    testing::Values(Case{Objective::dpp, ScoreRegularization::none, 0.0},
+    testing::Values(Case{Objective::dpp, ScoreRegularization::none, 0.1},
                     Case{Objective::dpp, ScoreRegularization::none, 0.6},
                     Case{Objective::dpp, ScoreRegularization::hard, 0.3},
                     Case{Objective::dpp, ScoreRegularization::soft, 0.8},

@@ -22,6 +22,9 @@ struct Case {
   int64_t groups;
   int64_t batch_groups;
   std::string mixture;
+  // Largest relative difference of the samples from one rank's: a set split over ranks sums its
+  // norms ‖V‖, ‖G̃‖ rank by rank, a rounding that the coupled dynamics then amplify.
+  double tolerance = 1e-12;
 };
 
 double max_relative_difference(const at::Tensor& a, const at::Tensor& b) {
@@ -57,7 +60,7 @@ TEST_P(SamplerRankInvariance, SamplesAndMetricsMatchOneRank) {
     const SampledBlock full = reference.sample(whole, noise);
     const int64_t offset = mine.members.begin - whole.members.begin;
     const at::Tensor expected = full.x1.narrow(0, offset, mine.local_count());
-    EXPECT_LT(max_relative_difference(block.x1, expected), 1e-12) << "batch at " << first;
+    EXPECT_LT(max_relative_difference(block.x1, expected), c.tolerance) << "batch at " << first;
     EXPECT_TRUE(at::equal(block.x0, full.x0.narrow(0, offset, mine.local_count())));
     EXPECT_TRUE(block.x1.isfinite().all().item<bool>());
     distributed_metrics.add(world, block.x1);
@@ -67,10 +70,14 @@ TEST_P(SamplerRankInvariance, SamplesAndMetricsMatchOneRank) {
   if (world.rank() != 0) return;
   const Metrics want = reference_metrics.finish();
   ASSERT_EQ(got.size(), want.size());
+  // log p moves by ‖∇log p‖ ≈ |x|/σ² ≈ 100 per unit of x, and a standard error comes from a
+  // difference of sums of squares: the metrics agree to 100 times the samples' tolerance.
+  const double metric_tolerance = 100 * c.tolerance;
   for (size_t i = 0; i < got.size(); ++i) {
-    EXPECT_NEAR(got[i].value, want[i].value, 1e-12 * (1 + std::abs(want[i].value))) << got[i].name;
+    EXPECT_NEAR(got[i].value, want[i].value, metric_tolerance * (1 + std::abs(want[i].value)))
+        << got[i].name;
     EXPECT_NEAR(got[i].standard_error, want[i].standard_error,
-                1e-12 * (1 + want[i].standard_error))
+                metric_tolerance * (1 + want[i].standard_error))
         << got[i].name;
   }
 }
@@ -82,7 +89,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"dpp_hard", Objective::dpp, ScoreRegularization::hard, GradThrough::endpoint, 10, 31, 8, "gmm8d"},
         Case{"pg_soft_model", Objective::pg, ScoreRegularization::soft, GradThrough::model, 4, 11, 5, "gmm2d"},
         Case{"dpp_k64_split", Objective::dpp, ScoreRegularization::hard, GradThrough::endpoint, 64, 3, 2, "gmm2d"},
-        Case{"hdpp_soft_k64", Objective::hdpp, ScoreRegularization::soft, GradThrough::model, 64, 2, 2, "gmm2d"},
+        // Measured at 3 ranks on an Intel Xeon: 2.1e-10 (64 members over 20 steps of hdpp).
+        Case{"hdpp_soft_k64", Objective::hdpp, ScoreRegularization::soft, GradThrough::model, 64, 2, 2, "gmm2d", 1e-9},
         Case{"df", Objective::df, ScoreRegularization::none, GradThrough::endpoint, 10, 7, 7, "gmm8d"},
         Case{"logbarrier_k5", Objective::logbarrier, ScoreRegularization::hard, GradThrough::endpoint, 5, 7, 3, "gmm2d3"}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
