@@ -7,14 +7,15 @@
 #               JF_WITH_NCCL=ON: every target, then the same tests on the CPU; the GPU tests report
 #               skipped (no GPU here).
 # Each stage prints its wall time ("check-toolchain: <stage> took N s"); logs of the quiet stages
-# go beside the roots.
+# go beside the roots. `scripts/check-toolchain.sh VARIANT prepare` stops after the root and its
+# packages are ready (no build).
 #
 # Environment: JF_TOOLCHAIN_ROOTS (where the roots live, default /var/cache/jointflow/toolchains),
 # JF_DEBIAN_MIRROR (default: the first Debian archive in this machine's apt sources), JOBS
 # (default: all cores), JF_CTEST_ARGS (extra ctest arguments, e.g. "-R cli").
 set -euo pipefail
 
-usage() { echo "usage: scripts/check-toolchain.sh libtorch2|cuda" >&2; exit 2; }
+usage() { echo "usage: scripts/check-toolchain.sh libtorch2|cuda [prepare]" >&2; exit 2; }
 say() { echo "check-toolchain: $*"; }
 die() { echo "check-toolchain: error: $*" >&2; exit 1; }
 
@@ -133,6 +134,7 @@ build_and_test() {
 main() {
   variant=${1:-}
   case "$variant" in libtorch2 | cuda) ;; *) usage ;; esac
+  case "${2:-}" in "" | prepare) ;; *) usage ;; esac
   [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot and mounts); run it as root"
   source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   roots=${JF_TOOLCHAIN_ROOTS:-/var/cache/jointflow/toolchains}
@@ -154,6 +156,10 @@ main() {
 
   install_packages
   if [ "$variant" = cuda ]; then bash "$source_dir/scripts/cudnn-placeholder.sh" "$root"; fi
+  if [ "${2:-}" = prepare ]; then
+    say "root $root is ready"
+    return 0
+  fi
   build_and_test
 }
 
