@@ -11,7 +11,7 @@
 #include "app/stop_signals.h"
 #include "core/build_info.h"
 #include "core/log.h"
-#include "dist/world.h"
+#include "distributed/world.h"
 #include "io/result_file.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/run_estimate.h"

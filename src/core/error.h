@@ -50,7 +50,7 @@ std::string concat(const Parts&... parts) {
 // Collective check, for conditions that every rank evaluates alike (options, the config, data
 // every rank holds the same copy of): throws a collective jointflow::Error, so that every rank
 // prints nothing but rank 0 prints one line and all exit non-zero without aborting the world.
-// A condition that may differ between ranks needs run_agreed (dist/agreement.h) instead.
+// A condition that may differ between ranks needs run_agreed (distributed/agreement.h) instead.
 #define JF_CHECK_COLLECTIVE(condition, ...)                                              \
   do {                                                                                   \
     if (!(condition))                                                                    \

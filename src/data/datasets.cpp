@@ -7,8 +7,8 @@
 #include "data/digits_file.h"
 #include "data/gaussian_mixture.h"
 #include "data/idx_file.h"
-#include "dist/counter_rng.h"
-#include "dist/partition.h"
+#include "distributed/counter_rng.h"
+#include "distributed/partition.h"
 
 namespace jointflow {
 

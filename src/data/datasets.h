@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/choice.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace jointflow {
 
@@ -36,7 +36,7 @@ struct DatasetOptions {
 };
 
 // This rank's examples of a data set of `total`: rows [first, first + x.size(0)) — the block
-// block_of(total, size, rank) of dist/partition.h, in the data set's order.
+// block_of(total, size, rank) of distributed/partition.h, in the data set's order.
 struct Dataset {
   at::Tensor x;  // [n_local, *sample_shape]: vectors as they are, images scaled to [−1, 1]
   int64_t first = 0;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 
 namespace jointflow {
 

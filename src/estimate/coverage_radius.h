@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "estimate/exact_moments.h"
 #include "estimate/metric.h"
 

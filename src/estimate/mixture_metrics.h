@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/gaussian_mixture.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "estimate/exact_moments.h"
 #include "estimate/metric.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 
 namespace jointflow {
 namespace {

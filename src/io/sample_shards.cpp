@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "core/hash.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 
 namespace jointflow {
 

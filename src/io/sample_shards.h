@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "io/result_file.h"
 
 namespace jointflow {

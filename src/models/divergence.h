@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 
 namespace jointflow {
 

@@ -7,7 +7,7 @@
 
 #include "core/progress.h"
 #include "data/datasets.h"
-#include "dist/world.h"
+#include "distributed/world.h"
 #include "estimate/test_functions.h"
 #include "models/divergence.h"
 #include "models/noise_conditional_velocity.h"

@@ -1,7 +1,7 @@
 #include "pipeline/provenance.h"
 
 #include "core/build_info.h"
-#include "dist/world.h"
+#include "distributed/world.h"
 
 namespace jointflow {
 

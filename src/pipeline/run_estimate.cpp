@@ -7,7 +7,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "estimate/estimate_statistics.h"
 #include "estimate/mixture_metrics.h"
 #include "io/sample_shards.h"

@@ -7,8 +7,8 @@
 
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
-#include "dist/partition.h"
+#include "distributed/agreement.h"
+#include "distributed/partition.h"
 #include "estimate/density_baselines.h"
 #include "estimate/estimators.h"
 #include "estimate/exact_moments.h"

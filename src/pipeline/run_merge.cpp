@@ -9,7 +9,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "pipeline/provenance.h"
 #include "pipeline/report.h"
 #include "pipeline/set_statistics.h"

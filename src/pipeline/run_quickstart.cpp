@@ -5,7 +5,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "io/result_file.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_estimate.h"

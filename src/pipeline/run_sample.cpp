@@ -8,7 +8,7 @@
 
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "io/sample_shards.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/report.h"

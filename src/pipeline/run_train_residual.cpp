@@ -7,8 +7,8 @@
 
 #include "core/log.h"
 #include "core/timer.h"
-#include "dist/agreement.h"
-#include "dist/partition.h"
+#include "distributed/agreement.h"
+#include "distributed/partition.h"
 #include "io/result_file.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/provenance.h"

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 
 namespace jointflow {
 

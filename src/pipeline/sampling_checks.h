@@ -3,7 +3,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "sampling/group_layout.h"
 #include "sampling/joint_sampler.h"
 

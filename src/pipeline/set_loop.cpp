@@ -9,7 +9,7 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/progress.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "pipeline/provenance.h"
 
 namespace jointflow {

@@ -5,7 +5,7 @@
 #include <functional>
 #include <string>
 
-#include "dist/partition.h"
+#include "distributed/partition.h"
 #include "estimate/metric.h"
 #include "io/sample_shards.h"
 #include "pipeline/set_statistics.h"

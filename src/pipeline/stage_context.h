@@ -6,7 +6,7 @@
 
 #include <c10/core/Device.h>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "pipeline/config.h"
 
 namespace jointflow {

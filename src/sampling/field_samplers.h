@@ -11,7 +11,7 @@
 #include <string>
 
 #include "core/choice.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "models/divergence.h"
 #include "models/noise_conditional_velocity.h"
 #include "models/velocity_field.h"

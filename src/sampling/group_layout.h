@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "dist/partition.h"
+#include "distributed/partition.h"
 
 namespace jointflow {
 

@@ -4,8 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "dist/communicator.h"
-#include "dist/counter_rng.h"
+#include "distributed/communicator.h"
+#include "distributed/counter_rng.h"
 #include "models/velocity_field.h"
 #include "sampling/diversity.h"
 #include "sampling/group_layout.h"

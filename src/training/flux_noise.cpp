@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/error.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 
 namespace jointflow {
 

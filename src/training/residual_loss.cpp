@@ -4,7 +4,7 @@
 #include <ATen/core/grad_mode.h>
 
 #include "core/error.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "models/rectified_flow.h"
 
 namespace jointflow {

@@ -15,7 +15,7 @@
 
 #include "core/choice.h"
 #include "core/progress.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "training/autocast_scope.h"
 
 namespace torch::nn {

@@ -21,7 +21,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/log.h"
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 #include "io/result_file.h"
 #include "training/trainer.h"
 

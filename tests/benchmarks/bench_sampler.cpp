@@ -21,7 +21,7 @@
 #include "bench_options.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "models/mixture_flow.h"
 #include "sampling/joint_sampler.h"
 

@@ -10,9 +10,9 @@
 #include "core/log.h"
 #include "data/datasets.h"
 #include "data/digits_file.h"
-#include "dist/local_communicator.h"
-#include "dist/mpi_communicator.h"
-#include "dist/partition.h"
+#include "distributed/local_communicator.h"
+#include "distributed/mpi_communicator.h"
+#include "distributed/partition.h"
 #include "training/sharded_batches.h"
 
 namespace jointflow {

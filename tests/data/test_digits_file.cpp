@@ -11,8 +11,8 @@
 #include "data/datasets.h"
 #include "data/digits_file.h"
 #include "data/gaussian_mixture.h"
-#include "dist/counter_rng.h"
-#include "dist/local_communicator.h"
+#include "distributed/counter_rng.h"
+#include "distributed/local_communicator.h"
 #include "support/tempdir.h"
 
 namespace jointflow {

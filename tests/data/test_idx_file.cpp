@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "data/datasets.h"
 #include "data/idx_file.h"
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "support/tempdir.h"
 
 namespace jointflow {

@@ -2,7 +2,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "estimate/coverage_radius.h"
 
 namespace jointflow {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "estimate/density_baselines.h"
 #include "estimate/neighbours.h"
 

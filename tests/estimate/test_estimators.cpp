@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "estimate/estimators.h"
 #include "estimate/exact_sum.h"
 

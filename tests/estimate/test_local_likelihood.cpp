@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "data/gaussian_mixture.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "estimate/local_likelihood.h"
 
 namespace jointflow {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/gaussian_mixture.h"
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "estimate/mixture_metrics.h"
 
 namespace jointflow {

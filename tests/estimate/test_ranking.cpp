@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "estimate/ranking.h"
 
 namespace jointflow {

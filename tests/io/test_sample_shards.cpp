@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "dist/mpi_communicator.h"
-#include "dist/partition.h"
+#include "distributed/mpi_communicator.h"
+#include "distributed/partition.h"
 #include "io/python_check.h"
 #include "io/result_file.h"
 #include "io/sample_shards.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "io/result_file.h"
 #include "io/sample_shards.h"
 #include "support/tempdir.h"

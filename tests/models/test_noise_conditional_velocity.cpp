@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "data/gaussian_mixture.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "models/mixture_flow.h"
 #include "models/mlp_velocity.h"
 #include "models/noise_conditional_velocity.h"

@@ -10,8 +10,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/counter_rng.h"
-#include "dist/local_communicator.h"
+#include "distributed/counter_rng.h"
+#include "distributed/local_communicator.h"
 #include "io/result_file.h"
 #include "models/torchscript_velocity.h"
 #include "sampling/joint_sampler.h"

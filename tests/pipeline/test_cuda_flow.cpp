@@ -18,8 +18,8 @@
 
 #include "core/log.h"
 #include "data/digits_file.h"
-#include "dist/local_communicator.h"
-#include "dist/world.h"
+#include "distributed/local_communicator.h"
+#include "distributed/world.h"
 #include "io/result_file.h"
 #include "models/divergence.h"
 #include "models/unet_velocity.h"

@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "data/digits_file.h"
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "io/result_file.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/run_train_flow.h"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "models/noise_conditional_velocity.h"
 #include "sampling/field_samplers.h"
 

@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "models/mixture_flow.h"
 #include "sampling/group_layout.h"
 #include "sampling/joint_sampler.h"

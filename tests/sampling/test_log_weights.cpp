@@ -9,7 +9,7 @@
 
 #include <utility>
 
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "models/divergence.h"
 #include "models/mixture_flow.h"
 #include "sampling/joint_sampler.h"

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
-#include "dist/local_communicator.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/local_communicator.h"
+#include "distributed/mpi_communicator.h"
 #include "estimate/mixture_metrics.h"
 #include "models/mixture_flow.h"
 #include "sampling/joint_sampler.h"

@@ -3,7 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "estimate/mixture_metrics.h"
 #include "models/mixture_flow.h"
 #include "sampling/joint_sampler.h"

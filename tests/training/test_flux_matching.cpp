@@ -9,7 +9,7 @@
 #include <cmath>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "training/dsm_loss.h"
 #include "training/flux_matching_loss.h"
 #include "training/flux_noise.h"

@@ -10,7 +10,7 @@
 #include <functional>
 #include <vector>
 
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "training/flux_matching_loss.h"
 #include "training/kde_score.h"
 

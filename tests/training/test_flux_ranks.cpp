@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/log.h"
-#include "dist/local_communicator.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/local_communicator.h"
+#include "distributed/mpi_communicator.h"
 #include "models/mlp_velocity.h"
 #include "training/flux_datasets.h"
 #include "training/flux_matching_loss.h"

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/log.h"
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "models/mlp_velocity.h"
 #include "sampling/field_samplers.h"
 #include "training/flux_datasets.h"

@@ -9,8 +9,8 @@
 
 #include "core/log.h"
 #include "data/gaussian_mixture.h"
-#include "dist/counter_rng.h"
-#include "dist/local_communicator.h"
+#include "distributed/counter_rng.h"
+#include "distributed/local_communicator.h"
 #include "models/mixture_flow.h"
 #include "training/residual_loss.h"
 #include "training/sharded_batches.h"

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "dist/counter_rng.h"
-#include "dist/local_communicator.h"
+#include "distributed/counter_rng.h"
+#include "distributed/local_communicator.h"
 #include "training/sharded_batches.h"
 
 namespace jointflow {

@@ -16,7 +16,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/local_communicator.h"
+#include "distributed/local_communicator.h"
 #include "support/tempdir.h"
 #include "training/residual_loss.h"
 #include "training/sharded_batches.h"

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/log.h"
-#include "dist/local_communicator.h"
-#include "dist/mpi_communicator.h"
-#include "dist/partition.h"
+#include "distributed/local_communicator.h"
+#include "distributed/mpi_communicator.h"
+#include "distributed/partition.h"
 #include "training/residual_loss.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"

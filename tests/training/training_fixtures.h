@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "data/gaussian_mixture.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 #include "models/mlp_velocity.h"
 #include "training/trainer.h"
 

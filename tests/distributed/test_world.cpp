@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "dist/agreement.h"
-#include "dist/mpi_communicator.h"
-#include "dist/world.h"
+#include "distributed/agreement.h"
+#include "distributed/mpi_communicator.h"
+#include "distributed/world.h"
 
 namespace jointflow {
 namespace {

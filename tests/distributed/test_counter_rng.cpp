@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 
 namespace jointflow {
 namespace {

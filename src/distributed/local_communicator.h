@@ -1,7 +1,7 @@
 // The one-rank communicator: every collective is the identity.
 #pragma once
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace jointflow {
 

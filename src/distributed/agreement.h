@@ -3,7 +3,7 @@
 
 #include <functional>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace jointflow {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace jointflow {
 

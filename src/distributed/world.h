@@ -9,7 +9,7 @@
 #include <c10/core/Device.h>
 
 #include "core/choice.h"
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 
 namespace jointflow {
 

@@ -1,4 +1,4 @@
-#include "dist/agreement.h"
+#include "distributed/agreement.h"
 
 #include <ATen/ATen.h>
 

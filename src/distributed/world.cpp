@@ -1,16 +1,16 @@
-#include "dist/world.h"
+#include "distributed/world.h"
 
 #include <vector>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "dist/local_communicator.h"
-#include "dist/mpi_check.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/local_communicator.h"
+#include "distributed/mpi_check.h"
+#include "distributed/mpi_communicator.h"
 #ifdef JF_WITH_NCCL
 #include <algorithm>
 
-#include "dist/nccl_communicator.h"
+#include "distributed/nccl_communicator.h"
 #endif
 
 namespace jointflow {

@@ -1,4 +1,4 @@
-#include "dist/mpi_communicator.h"
+#include "distributed/mpi_communicator.h"
 
 #include <ATen/ATen.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "core/hash.h"
-#include "dist/mpi_check.h"
+#include "distributed/mpi_check.h"
 
 namespace jointflow {
 namespace {

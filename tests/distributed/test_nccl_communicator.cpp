@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "dist/nccl_communicator.h"
+#include "distributed/nccl_communicator.h"
 
 namespace jointflow {
 namespace {

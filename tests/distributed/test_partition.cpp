@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "dist/local_communicator.h"
-#include "dist/partition.h"
+#include "distributed/local_communicator.h"
+#include "distributed/partition.h"
 
 namespace jointflow {
 namespace {

@@ -1,4 +1,4 @@
-#include "dist/counter_rng.h"
+#include "distributed/counter_rng.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

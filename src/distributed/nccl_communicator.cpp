@@ -1,4 +1,4 @@
-#include "dist/nccl_communicator.h"
+#include "distributed/nccl_communicator.h"
 
 #include <ATen/ATen.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "dist/agreement.h"
-#include "dist/mpi_check.h"
+#include "distributed/agreement.h"
+#include "distributed/mpi_check.h"
 
 // Runs an NCCL call and throws jointflow::Error with ncclGetErrorString's text on failure.
 #define JF_NCCL_CHECK(call)                                                                      \

@@ -6,8 +6,8 @@
 
 #include <c10/core/Device.h>
 
-#include "dist/communicator.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/communicator.h"
+#include "distributed/mpi_communicator.h"
 
 struct ncclComm;  // from nccl.h, kept out of this header
 

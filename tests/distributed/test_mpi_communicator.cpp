@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "dist/counter_rng.h"
-#include "dist/mpi_communicator.h"
-#include "dist/partition.h"
+#include "distributed/counter_rng.h"
+#include "distributed/mpi_communicator.h"
+#include "distributed/partition.h"
 
 namespace jointflow {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "dist/mpi_communicator.h"
+#include "distributed/mpi_communicator.h"
 
 namespace jointflow {
 namespace {
