@@ -1,0 +1,51 @@
+// Output-path checks: whether a file can be created at a path, and check_output_path
+// (declared in io/result_file.h).
+#include "io/output_path.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "core/error.h"
+#include "io/result_file.h"
+
+namespace jointflow {
+
+namespace fs = std::filesystem;
+
+namespace detail {
+
+std::string directory_of(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+PathProblem output_path_problem(const std::string& path) {
+  if (path.empty()) return {"no file name given", ""};
+  std::error_code error;
+  if (fs::is_directory(fs::status(path, error)))
+    return {concat("'", path, "' is a directory"), "add a file name"};
+  const std::string directory = directory_of(path);
+  const fs::file_status status = fs::status(directory, error);
+  if (!fs::exists(status))
+    return {concat("directory '", directory, "' does not exist"), "create it"};
+  if (!fs::is_directory(status)) return {concat("'", directory, "' is not a directory"), ""};
+  if (access(directory.c_str(), W_OK) != 0)
+    return {concat("directory '", directory, "' is not writable"), "fix its permissions"};
+  return {};
+}
+
+std::string describe(const PathProblem& problem, const std::string& alternative) {
+  return concat(problem.what, "; ", problem.fix.empty() ? "" : problem.fix + " or ", alternative);
+}
+
+}  // namespace detail
+
+void check_output_path(const std::string& path, const std::string& option_name) {
+  const detail::PathProblem problem = detail::output_path_problem(path);
+  JF_CHECK(problem.what.empty(), option_name, " = '", path,
+           "': ", detail::describe(problem, "change " + option_name));
+}
+
+}  // namespace jointflow
