@@ -131,7 +131,7 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
 
   const NodePlacement placement = node_placement(world);
   set_threads(config.run.threads, placement.local_size);
-  const at::Device device = rank_device(config.run, placement.local_rank);
+  const at::Device device = rank_device(config.run.device == DeviceKind::cuda, placement.local_rank);
   const auto comm = make_communicator(config.run.comm, world, device);
   log::info("jointflow ", args[0], ": ", comm->size(), " rank(s), backend ", comm->backend(),
             ", ", at::get_num_threads(), " thread(s) per rank");

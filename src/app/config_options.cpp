@@ -1,24 +1,6 @@
 #include "app/config_options.h"
 
 namespace jointflow {
-namespace {
-
-// Range check of a comma-separated list option (empty allowed when `optional`).
-template <typename Parse>
-std::function<std::optional<std::string>(const std::string&)> list_check(Parse parse,
-                                                                          bool optional) {
-  return [parse, optional](const std::string& text) -> std::optional<std::string> {
-    if (optional && text.empty()) return std::nullopt;
-    try {
-      parse("", text);
-    } catch (const Error&) {
-      return "must be a comma-separated list of numbers";
-    }
-    return std::nullopt;
-  };
-}
-
-}  // namespace
 
 void register_config_options(OptionRegistry& registry, Config& config) {
   registry.describe_section("run", "the whole run");
@@ -56,33 +38,35 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                "named mixture for model.kind = gmm (gmm8d|gmm2d|gmm2d3)");
   registry.add("model", "path", config.model.path,
                "mlp, unet: the train-flow checkpoint; torchscript: the torch.jit.save file");
-  registry.add("model", "sample_shape", config.model.sample_shape,
-               "shape of one sample, e.g. 8 or 1,28,28; empty: from [data] (train-flow) or the "
-               "TorchScript module's sample_shape attribute",
-               list_check(parse_integer_list, true));
+  registry.add_list("model", "sample_shape", config.model.sample_shape,
+                    "shape of one sample, e.g. 8 or 1,28,28; empty: from [data] (train-flow) or the "
+                    "TorchScript module's sample_shape attribute",
+                    /*empty_allowed=*/true, at_least<int64_t>(1));
   registry.add("model", "ema", config.model.ema,
                "mlp, unet: sample with the checkpoint's EMA weights (train.ema_decay > 0)");
 
   registry.describe_section("flow", "architecture of model.kind = mlp | unet (train-flow)");
   FlowOptions& flow = config.model.flow;
-  registry.add("flow", "hidden", flow.hidden, "mlp: widths of the hidden layers (SiLU)",
-               list_check(parse_integer_list, false));
+  registry.add_list("flow", "hidden", flow.mlp.hidden(), "mlp: widths of the hidden layers (SiLU)",
+                    /*empty_allowed=*/false, at_least<int64_t>(1));
   registry.add("flow", "frequencies", flow.frequencies,
                "mlp: Fourier features sin/cos(2^k π t) of the time; 0: t as one input",
                in_range<int64_t>(0, 30));
-  registry.add("flow", "channels", flow.channels, "unet: width of the first level",
+  UNetVelocityOptions& unet = flow.unet;
+  registry.add("flow", "channels", unet.channels(), "unet: width of the first level",
                at_least<int64_t>(1));
-  registry.add("flow", "channel_multipliers", flow.channel_multipliers,
-               "unet: width of level l = channels · m_l; each further level halves the side",
-               list_check(parse_integer_list, false));
-  registry.add("flow", "attention_levels", flow.attention_levels,
-               "unet: levels (0 = full resolution) with self-attention; the middle always has it",
-               list_check(parse_integer_list, true));
-  registry.add("flow", "res_blocks", flow.res_blocks, "unet: residual blocks per level",
+  registry.add_list("flow", "channel_multipliers", unet.channel_multipliers(),
+                    "unet: width of level l = channels · m_l; each further level halves the side",
+                    /*empty_allowed=*/false, at_least<int64_t>(1));
+  registry.add_list("flow", "attention_levels", unet.attention_levels(),
+                    "unet: levels (0 = full resolution) with self-attention; the middle always has "
+                    "it",
+                    /*empty_allowed=*/true, at_least<int64_t>(0));
+  registry.add("flow", "res_blocks", unet.res_blocks(), "unet: residual blocks per level",
                at_least<int64_t>(1));
-  registry.add("flow", "groups", flow.groups, "unet: GroupNorm groups (divides flow.channels)",
+  registry.add("flow", "groups", unet.groups(), "unet: GroupNorm groups (divides flow.channels)",
                at_least<int64_t>(1));
-  registry.add("flow", "heads", flow.heads, "unet: attention heads", at_least<int64_t>(1));
+  registry.add("flow", "heads", unet.heads(), "unet: attention heads", at_least<int64_t>(1));
 
   registry.describe_section("field", "the field f(y, σ) of model.kind = field (train-flux writes "
                             "model.path; sample and estimate use it as an RF velocity, MATH §8)");
@@ -91,12 +75,13 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                                                     {"unet", ModelKind::unet}};
   registry.add_choice("field", "network", field.network, field_networks,
                       "the network (architecture [flow]) that represents the field");
-  registry.add_choice("field", "parameterization", field.parameterization,
+  FieldNetworkOptions& network = field.network_options;
+  registry.add_choice("field", "parameterization", network.parameterization(),
                       field_parameterization_choices(),
                       "raw: f = F(y, ln σ/4); edm: f = (D − y)/σ² with EDM preconditioning");
-  registry.add("field", "sigma_data", field.sigma_data, "edm: σ_d of the preconditioning",
+  registry.add("field", "sigma_data", network.sigma_data(), "edm: σ_d of the preconditioning",
                at_least(0.0));
-  registry.add_choice("field", "symmetry", field.symmetry, field_symmetry_choices(),
+  registry.add_choice("field", "symmetry", network.symmetry(), field_symmetry_choices(),
                       "none, or odd: the network averaged over y and −y, f(−y, σ) = −f(y, σ) "
                       "(data with p(−x) = p(x))");
   registry.add("field", "sigma_max", field.sigma_max,
@@ -109,54 +94,59 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                       "ring: paper B's ring (radius 2.5, width 0.5); data: the set of [data]");
   registry.add("flux", "ring_examples", flux.ring_examples, "ring: number of examples",
                at_least<int64_t>(1));
-  registry.add_choice("flux", "loss", flux.loss, field_loss_choices(),
+  FieldTrainingOptions& objective = flux.objective;
+  NoiseLevelOptions& noise = objective.noise();
+  registry.add_choice("flux", "loss", objective.loss(), field_loss_choices(),
                       "Flux Matching (B-Eq. 6/11) or the DSM baseline of the reference code");
-  registry.add_choice("flux", "noise", flux.noise, noise_schedule_choices(),
+  registry.add_choice("flux", "noise", noise.schedule(), noise_schedule_choices(),
                       "single σ; edm: ln σ ~ N(edm_mean, edm_std²); ve: log-uniform σ");
-  registry.add("flux", "sigma", flux.sigma, "single: σ (and the Langevin sampler's σ)",
+  registry.add("flux", "sigma", noise.sigma(), "single: σ (and the Langevin sampler's σ)",
                at_least(0.0));
-  registry.add("flux", "edm_mean", flux.edm_mean, "edm: mean of ln σ");
-  registry.add("flux", "edm_std", flux.edm_std, "edm: standard deviation of ln σ", at_least(0.0));
-  registry.add("flux", "sigma_min", flux.sigma_min, "ve: smallest training σ", at_least(0.0));
-  registry.add("flux", "sigma_max", flux.sigma_max, "ve: largest training σ", at_least(0.0));
-  registry.add_choice("flux", "horizon", flux.horizon, horizon_choices(),
+  registry.add("flux", "edm_mean", noise.edm_mean(), "edm: mean of ln σ");
+  registry.add("flux", "edm_std", noise.edm_std(), "edm: standard deviation of ln σ",
+               at_least(0.0));
+  registry.add("flux", "sigma_min", noise.sigma_min(), "ve: smallest training σ", at_least(0.0));
+  registry.add("flux", "sigma_max", noise.sigma_max(), "ve: largest training σ", at_least(0.0));
+  registry.add_choice("flux", "horizon", objective.horizon(), horizon_choices(),
                       "horizon sampler: U[0, 4] or the learned truncated exponential");
-  registry.add_choice("flux", "divergence", flux.divergence, divergence_mode_choices(),
+  registry.add_choice("flux", "divergence", objective.divergence(), divergence_mode_choices(),
                       "∇·(f − ŝ) in r_θ: one Rademacher probe, or exact (d ≤ 16 only)");
-  registry.add_choice("flux", "sensitivity", flux.sensitivity, chain_sensitivity_choices(),
+  registry.add_choice("flux", "sensitivity", objective.sensitivity(), chain_sensitivity_choices(),
                       "∂x_t/∂x_0 of the stop-gradient term: the reference code's cross-chain "
                       "weights with ρI, or each chain's own by a backward through its steps");
-  registry.add("flux", "spiral", flux.spiral,
+  registry.add("flux", "spiral", objective.spiral(),
                "ring: tangential speed c of the spiral application loss; 0: off", at_least(0.0));
-  registry.add("flux", "kde_batch", flux.kde_batch,
+  registry.add("flux", "kde_batch", objective.kde_batch(),
                "examples sharing one KDE, σ and horizon, whole on one rank (training then does not "
                "depend on the rank count); 0: each rank's local batch, as the reference code",
                at_least<int64_t>(0));
-  registry.add_choice("flux", "sampler", flux.sampler, field_sampler_choices(),
+  FieldSamplerOptions& field_sampler = flux.sampler;
+  registry.add_choice("flux", "sampler", field_sampler.kind(), field_sampler_choices(),
                       "sampler of the samples drawn after training");
   registry.add("flux", "samples", flux.samples, "samples drawn after training",
                at_least<int64_t>(2));
-  registry.add("flux", "sample_steps", flux.sample_steps, "steps of the sampler",
+  registry.add("flux", "sample_steps", field_sampler.steps(), "steps of the sampler",
                at_least<int64_t>(1));
-  registry.add("flux", "langevin_step", flux.langevin_step, "langevin: step size ε",
+  registry.add("flux", "langevin_step", field_sampler.step_size(), "langevin: step size ε",
                at_least(0.0));
-  registry.add("flux", "langevin_init", flux.langevin_init,
+  registry.add("flux", "langevin_init", field_sampler.initial_std(),
                "langevin: standard deviation of the initial N(0, s²)", at_least(0.0));
-  registry.add("flux", "sample_sigma_min", flux.sample_sigma_min,
+  registry.add("flux", "sample_sigma_min", field_sampler.sigma_min(),
                "annealed samplers and NLL: the smallest σ", at_least(0.0));
   registry.add("flux", "nll_examples", flux.nll_examples,
                "training examples whose NLL in bits/dim is computed (pf-ODE); 0: none",
                at_least<int64_t>(0));
 
   registry.describe_section("data", "training data of train-flow");
-  DataOptions& data = config.data;
+  DatasetOptions& data = config.data;
   registry.add_choice("data", "kind", data.kind, dataset_kind_choices(),
                       "draws of a named mixture, Fashion-MNIST (IDX files) or the 8x8 digits");
   registry.add("data", "path", data.path,
                "fashion_mnist: directory of the IDX files; digits: the CSV; empty: Debian's "
                "dataset-fashion-mnist / python3-sklearn location");
-  registry.add("data", "classes", data.classes, "images: labels to keep, e.g. 0,7; empty: all",
-               list_check(parse_integer_list, true));
+  registry.add_list("data", "classes", data.classes,
+                    "images: labels to keep, e.g. 0,7; empty: all", /*empty_allowed=*/true,
+                    at_least<int64_t>(0));
   registry.add("data", "size", data.size, "images: side after area resizing; 0: native",
                at_least<int64_t>(0));
   registry.add("data", "examples", data.examples,
@@ -208,55 +198,57 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                "results file of `sample` with /trajectories/x1 (output.trajectories = true)");
   registry.add("residual", "checkpoint", residual.checkpoint,
                "checkpoint written by train-residual and read by estimate");
-  registry.add("residual", "hidden", residual.hidden,
-               "widths of r_φ's hidden layers (input x and t, SiLU)",
-               list_check(parse_integer_list, false));
+  registry.add_list("residual", "hidden", residual.hidden,
+                    "widths of r_φ's hidden layers (input x and t, SiLU)", /*empty_allowed=*/false,
+                    at_least<int64_t>(1));
   registry.add("residual", "groups", residual.groups,
                "sets drawn as training data by `jointflow run` (seed run.seed + 1)",
                at_least<int64_t>(1));
 
   registry.describe_section("train", "data-parallel training");
   TrainOptions& train = config.train;
-  registry.add_choice("train", "optimizer", train.optimizer, optimizer_choices(),
+  TrainerOptions& trainer = train.trainer;
+  registry.add_choice("train", "optimizer", trainer.optimizer(), optimizer_choices(),
                       "LibTorch optimizer");
-  registry.add("train", "lr", train.lr, "peak learning rate", at_least(0.0));
-  registry.add("train", "weight_decay", train.weight_decay, "weight decay", at_least(0.0));
+  registry.add("train", "lr", trainer.lr(), "peak learning rate", at_least(0.0));
+  registry.add("train", "weight_decay", trainer.weight_decay(), "weight decay", at_least(0.0));
   registry.add("train", "batch_size", train.batch_size, "global batch over all ranks",
                at_least<int64_t>(1));
   registry.add("train", "epochs", train.epochs, "passes over the data (when train.steps = 0)",
                at_least<int64_t>(1));
   registry.add("train", "steps", train.steps, "optimizer steps; 0: from train.epochs",
                at_least<int64_t>(0));
-  registry.add("train", "warmup_steps", train.warmup_steps, "linear learning-rate warm-up",
+  registry.add("train", "warmup_steps", trainer.warmup_steps(), "linear learning-rate warm-up",
                at_least<int64_t>(0));
-  registry.add_choice("train", "schedule", train.schedule, lr_schedule_choices(),
+  registry.add_choice("train", "schedule", trainer.schedule(), lr_schedule_choices(),
                       "after the warm-up: the peak rate, or a half cosine down to 0 at the "
                       "last step");
-  registry.add("train", "clip_norm", train.clip_norm, "clip the global gradient norm; 0: off",
+  registry.add("train", "clip_norm", trainer.clip_norm(), "clip the global gradient norm; 0: off",
                at_least(0.0));
-  registry.add("train", "ema_decay", train.ema_decay,
+  registry.add("train", "ema_decay", trainer.ema_decay(),
                "d of the bias-corrected EMA of the parameters (step i's weights weighted dᵗ⁻ⁱ, "
                "the initial ones not at all); 0: off",
                in_range(0.0, 1.0));
-  registry.add_choice("train", "autocast", train.autocast, autocast_choices(),
+  registry.add_choice("train", "autocast", trainer.autocast(), autocast_choices(),
                       "forward pass in float32 (off) or bfloat16 autocast (GPU; needs "
                       "run.dtype = float32); backward, all-reduce and optimizer stay float32");
-  registry.add("train", "checkpoint_every", train.checkpoint_every,
+  registry.add("train", "checkpoint_every", trainer.checkpoint_every(),
                "steps between checkpoints; 0: only at the end", at_least<int64_t>(0));
   registry.add("train", "resume", train.resume,
                "continue from the checkpoint when it exists (bit-exact)");
 
   registry.describe_section("estimate", "importance-weighted estimation (MATH §5)");
   EstimateOptions& estimate = config.estimate;
-  registry.add_choice("estimate", "function", estimate.function, test_function_choices(),
+  TestFunction& function = estimate.function;
+  registry.add_choice("estimate", "function", function.kind, test_function_choices(),
                       "f: one-hot of the nearest mixture mean, a box indicator or x_j^p");
-  registry.add("estimate", "box_low", estimate.box_low, "box: lower bounds, one per dimension",
-               list_check(parse_real_list, true));
-  registry.add("estimate", "box_high", estimate.box_high, "box: upper bounds, one per dimension",
-               list_check(parse_real_list, true));
-  registry.add("estimate", "moment_dim", estimate.moment_dim, "moment: coordinate j",
+  registry.add_list("estimate", "box_low", function.box_low,
+                    "box: lower bounds, one per dimension", /*empty_allowed=*/true);
+  registry.add_list("estimate", "box_high", function.box_high,
+                    "box: upper bounds, one per dimension", /*empty_allowed=*/true);
+  registry.add("estimate", "moment_dim", function.moment_dim, "moment: coordinate j",
                at_least<int64_t>(0));
-  registry.add("estimate", "moment_power", estimate.moment_power, "moment: power p",
+  registry.add("estimate", "moment_power", function.moment_power, "moment: power p",
                at_least<int64_t>(1));
   registry.add_choice("estimate", "weights", estimate.weights, weight_choices(),
                       "log-weights along trajectories (MATH §5.3), at the final position "

@@ -16,6 +16,7 @@
 
 #include "core/choice.h"
 #include "core/error.h"
+#include "core/list_text.h"
 
 namespace jointflow {
 
@@ -32,6 +33,12 @@ class OptionRegistry {
   template <typename Enum>
   void add_choice(const std::string& section, const std::string& key, Enum& field,
                   const ChoiceTable<Enum>& table, const std::string& help);
+  // A comma-separated list option, parsed here once into `field`; "" is the empty list when
+  // `empty_allowed`. `item_check` (may be empty) applies to every item.
+  template <typename T>
+  void add_list(const std::string& section, const std::string& key, std::vector<T>& field,
+                const std::string& help, bool empty_allowed,
+                std::function<std::optional<std::string>(const T&)> item_check = {});
   void describe_section(const std::string& section, const std::string& caption);
 
   struct Parsed {
@@ -118,7 +125,28 @@ void OptionRegistry::add_choice(const std::string& section, const std::string& k
                  boost::program_options::value<std::string>()->default_value(choice_name(field, table)));
 }
 
-// Range checks for OptionRegistry::add.
+template <typename T>
+void OptionRegistry::add_list(const std::string& section, const std::string& key,
+                              std::vector<T>& field, const std::string& help, bool empty_allowed,
+                              std::function<std::optional<std::string>(const T&)> item_check) {
+  const std::string name = section + "." + key;
+  Entry entry{section, key, help, "list", [&field] { return list_text(field); }, {},
+              [&field, name, empty_allowed](const boost::program_options::variables_map& values) {
+                const std::string text = values[name].as<std::string>();
+                field = empty_allowed && text.empty() ? std::vector<T>{}
+                                                      : parse_list<T>(name, text);
+              }};
+  if (item_check)
+    entry.check = [&field, item_check]() -> std::optional<std::string> {
+      for (const T& item : field)
+        if (const auto problem = item_check(item)) return "every item " + *problem;
+      return std::nullopt;
+    };
+  register_entry(std::move(entry), boost::program_options::value<std::string>()->default_value(
+                                       list_text(field)));
+}
+
+// Range checks for OptionRegistry::add and OptionRegistry::add_list.
 template <typename T>
 std::function<std::optional<std::string>(const T&)> at_least(T minimum) {
   return [minimum](const T& value) -> std::optional<std::string> {

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include <ATen/Context.h>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "distributed/local_communicator.h"
@@ -122,6 +124,13 @@ std::string mpi_library_version() {
   MPI_Get_library_version(text, &length);
   std::string version(text, length);
   return version.substr(0, version.find_first_of(",\n"));
+}
+
+c10::Device rank_device(bool cuda, int local_rank) {
+  if (!cuda) return at::kCPU;
+  JF_CHECK(at::hasCUDA(), "run.device = cuda, but this jointflow was built without CUDA or no GPU ",
+           "is visible; use run.device = cpu");
+  return {at::kCUDA, static_cast<c10::DeviceIndex>(local_rank % at::getNumGPUs())};
 }
 
 }  // namespace jointflow

@@ -38,6 +38,10 @@ NodePlacement node_placement(MPI_Comm world);
 std::unique_ptr<Communicator> make_communicator(CommBackend backend, MPI_Comm world,
                                                 const c10::Device& device);
 
+// The device of this rank: cuda:<local rank> when `cuda` (ranks beyond a node's GPUs share
+// them round-robin), else the CPU. Throws an Error naming run.device when no GPU is usable.
+c10::Device rank_device(bool cuda, int local_rank);
+
 // Backends compiled into this binary, e.g. "local mpi nccl".
 std::string built_backends();
 

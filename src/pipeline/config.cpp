@@ -1,7 +1,5 @@
 #include "pipeline/config.h"
 
-#include <sstream>
-
 #include "core/error.h"
 
 namespace jointflow {
@@ -57,38 +55,12 @@ const ChoiceTable<BaselinePool>& baseline_pool_choices() {
   return table;
 }
 
-namespace {
-template <typename T>
-std::vector<T> parse_list(const std::string& key, const std::string& text) {
-  std::vector<T> values;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::istringstream field(item);
-    T value{};
-    field >> value;
-    JF_CHECK(!field.fail() && (field >> std::ws).eof(), key, " = '", text,
-             "' is not a comma-separated list of numbers");
-    values.push_back(value);
-  }
-  JF_CHECK(!values.empty(), key, " is empty; give a comma-separated list of numbers");
-  return values;
-}
-}  // namespace
-
 void validate_config(const Config& config) {
+  config.sampler.validate("sampler");
   JF_CHECK_COLLECTIVE(config.run.part < config.run.parts, "run.part = ", config.run.part,
            " must be below run.parts = ", config.run.parts, " (parts are numbered from 0)");
   JF_CHECK_COLLECTIVE(config.run.parts <= config.sampler.groups, "run.parts = ", config.run.parts,
            " exceeds sampler.groups = ", config.sampler.groups, ": some parts would be empty");
-}
-
-std::vector<int64_t> parse_integer_list(const std::string& key, const std::string& text) {
-  return parse_list<int64_t>(key, text);
-}
-
-std::vector<double> parse_real_list(const std::string& key, const std::string& text) {
-  return parse_list<double>(key, text);
 }
 
 at::ScalarType scalar_type(Precision precision) {

@@ -4,16 +4,19 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/progress.h"
 #include "data/datasets.h"
 #include "distributed/world.h"
 #include "estimate/test_functions.h"
 #include "models/divergence.h"
+#include "models/mlp_velocity.h"
 #include "models/noise_conditional_velocity.h"
+#include "models/unet_velocity.h"
 #include "sampling/field_samplers.h"
 #include "sampling/sampler_options.h"
-#include "training/flux_matching_loss.h"
+#include "training/field_training.h"
 #include "training/trainer.h"
 
 namespace jointflow {
@@ -41,25 +44,19 @@ struct RunOptions {
 };
 
 // [flow]: the architecture of the networks of model.kind = mlp | unet. train-flow builds it, and
-// sample / estimate rebuild it from the same config to load model.path.
+// sample / estimate rebuild it from the same config to load model.path. The network options are
+// the models' own; the sample shape and the seed are filled in when a network is made.
 struct FlowOptions {
-  std::string hidden = "256,256,256";  // mlp: widths of the hidden layers (SiLU)
-  int64_t frequencies = 8;             // mlp: Fourier features of t; 0: t as one input
-  int64_t channels = 32;               // unet: width of the first level
-  std::string channel_multipliers = "1,2,2";  // unet: width of level l = channels · m_l
-  std::string attention_levels = "2";  // unet: levels with self-attention ("" = middle only)
-  int64_t res_blocks = 1;              // unet: residual blocks per level and direction
-  int64_t groups = 8;                  // unet: GroupNorm groups
-  int64_t heads = 1;                   // unet: attention heads
+  MlpVelocityOptions mlp = MlpVelocityOptions(0).hidden({256, 256, 256});  // mlp: hidden widths
+  int64_t frequencies = 8;  // mlp: Fourier features of t; 0: t as one input
+  UNetVelocityOptions unet{std::vector<int64_t>{}};  // unet: levels, attention, blocks, groups
 };
 
 // [field]: the noise-conditional field f(y, σ) of model.kind = field (train-flux, MATH §7.1):
 // the network of field.network with [flow]'s architecture, used as an RF velocity (MATH §8).
 struct FieldOptions {
   ModelKind network = ModelKind::mlp;  // mlp | unet
-  FieldParameterization parameterization = FieldParameterization::raw;
-  double sigma_data = 0.5;  // edm: σ_d (images in [−1, 1])
-  FieldSymmetry symmetry = FieldSymmetry::none;  // odd: f(−y, σ) = −f(y, σ)
+  FieldNetworkOptions network_options;  // parameterization raw | edm (σ_d), odd symmetry
   double sigma_max = 80.0;  // largest σ: annealed samplers start there, RF at 1/(1 + σ_max)
 };
 
@@ -68,9 +65,9 @@ struct ModelOptions {
   std::string mixture = "gmm8d";
   // mlp | unet: the checkpoint of train-flow (written by it); torchscript: the module file.
   std::string path;
-  // Shape of one sample, e.g. "8" or "1,28,28"; "" = from [data] (train-flow) or from the
+  // Shape of one sample, e.g. {8} or {1, 28, 28}; empty = from [data] (train-flow) or from the
   // TorchScript module's sample_shape attribute.
-  std::string sample_shape;
+  std::vector<int64_t> sample_shape;
   bool ema = true;  // mlp | unet: load the checkpoint's EMA weights (train.ema_decay > 0)
   FlowOptions flow;
   FieldOptions field;
@@ -91,24 +88,18 @@ struct OutputOptions {
 struct ResidualOptions {
   std::string data;                  // results file of `sample` with /trajectories/x1
   std::string checkpoint = "residual.ckpt";  // written by train-residual, read by estimate
-  std::string hidden = "128,128";    // widths of the hidden layers
+  std::vector<int64_t> hidden{128, 128};  // widths of the hidden layers
   int64_t groups = 1000;             // sets drawn as training data by `jointflow run`
 };
 
-// Data-parallel training (train-residual; later trainers share it).
+// [train]: data-parallel training (train-flow, train-residual, train-flux). The optimizer, its
+// schedule, the EMA, autocast and checkpoint_every are the Trainer's own options; each stage fills
+// in the step count, the checkpoint path and the label.
 struct TrainOptions {
-  OptimizerKind optimizer = OptimizerKind::adamw;
-  double lr = 1e-3;
-  double weight_decay = 1e-4;
+  TrainerOptions trainer;
   int64_t batch_size = 1024;  // global batch over all ranks
   int64_t epochs = 100;       // passes over the data (paper A App. E)
   int64_t steps = 0;          // optimizer steps; 0: from epochs
-  int64_t warmup_steps = 0;
-  LrSchedule schedule = LrSchedule::constant;
-  double clip_norm = 0.0;
-  double ema_decay = 0.0;
-  AutocastMode autocast = AutocastMode::off;  // precision of the forward pass
-  int64_t checkpoint_every = 0;
   bool resume = false;        // continue from the checkpoint when it exists
 };
 
@@ -118,10 +109,7 @@ const ChoiceTable<Quadrature>& quadrature_choices();
 
 // Estimation of E_{p_1}[f] from joint sets with importance weights (MATH §5).
 struct EstimateOptions {
-  TestFunctionKind function = TestFunctionKind::nearest_mean;
-  std::string box_low, box_high;  // "a,b,...": one bound per dimension
-  int64_t moment_dim = 0;
-  int64_t moment_power = 1;
+  TestFunction function;  // f: its kind, box bounds and moment
   WeightKind weights = WeightKind::trajectory;
   Quadrature quadrature = Quadrature::midpoint;
   int64_t exact_divergence_max_dim = 64;
@@ -143,42 +131,19 @@ struct EvaluateOptions {
   BaselinePool baselines = BaselinePool::per_set;  // samples the density baselines fit
 };
 
-// [data]: the training set of train-flow (data/datasets.h), parsed into DatasetOptions.
-struct DataOptions {
-  DatasetKind kind = DatasetKind::mixture;
-  std::string path;     // "" = where Debian installs the files
-  std::string classes;  // images: comma-separated labels to keep; "" = all
-  int64_t size = 0;     // images: side after resizing; 0 = native
-  int64_t examples = 0;  // N (mixture: draws, required); 0 = all
-  std::string mixture = "gmm8d";
-  DataSplit split = DataSplit::train;
-};
-
 // [flux]: train-flux (MATH §7, §7.1): data, objective, noise levels and the samples it draws.
 enum class FluxDataKind { ring, data };  // paper B's 2-D ring, or the data set of [data]
 const ChoiceTable<FluxDataKind>& flux_data_choices();
+// The objective (loss, noise levels, horizon, divergence, sensitivity, spiral, KDE batch) and the
+// sampler are the training and sampling libraries' own options; the sampler's Langevin σ and
+// largest σ follow flux.sigma and field.sigma_max.
 struct FluxOptions {
   FluxDataKind dataset = FluxDataKind::ring;
   int64_t ring_examples = 20000;  // ring: N
-  FieldLoss loss = FieldLoss::flux;
-  NoiseSchedule noise = NoiseSchedule::single;
-  double sigma = 0.22360679774997896;  // single: σ (σ² = 0.05, the ring)
-  double edm_mean = -1.2;              // edm: ln σ ~ N(edm_mean, edm_std²)
-  double edm_std = 1.2;
-  double sigma_min = 0.01;  // ve: ln σ ~ U[ln sigma_min, ln sigma_max]
-  double sigma_max = 10.0;
-  HorizonKind horizon = HorizonKind::learned;
-  DivergenceMode divergence = DivergenceMode::hutchinson;
-  ChainSensitivity sensitivity = ChainSensitivity::cross_chain;
-  double spiral = 0.0;  // ring, flux: tangential speed c of the spiral loss; 0 = off
-  int64_t kde_batch = 0;  // examples sharing one KDE, σ and horizon; 0 = each rank's local batch
-  FieldSamplerKind sampler = FieldSamplerKind::langevin;  // samples drawn after training
+  FieldTrainingOptions objective;
+  FieldSamplerOptions sampler;  // the samples drawn after training
   int64_t samples = 2000;
-  int64_t sample_steps = 1000;
-  double langevin_step = 0.01;        // langevin: ε
-  double langevin_init = 3.0;         // langevin: initial N(0, s²)
-  double sample_sigma_min = 0.002;    // annealed samplers and the NLL: the smallest σ
-  int64_t nll_examples = 0;           // training examples whose NLL (bits/dim) is computed
+  int64_t nll_examples = 0;  // training examples whose NLL (bits/dim) is computed
 };
 
 // Combining the partial files of a job array (run.parts > 1).
@@ -195,7 +160,7 @@ struct Config {
   ResidualOptions residual;
   TrainOptions train;
   FluxOptions flux;
-  DataOptions data;
+  DatasetOptions data;  // [data]; its seed is run.seed (training_dataset)
   EstimateOptions estimate;
   EvaluateOptions evaluate;
   MergeOptions merge;
@@ -204,10 +169,6 @@ struct Config {
 // Checks between options (each option's own range is checked when it is parsed); throws a
 // collective Error naming the keys.
 void validate_config(const Config& config);
-
-// "128,128" → {128, 128}; throws an Error naming `key` otherwise.
-std::vector<int64_t> parse_integer_list(const std::string& key, const std::string& text);
-std::vector<double> parse_real_list(const std::string& key, const std::string& text);
 
 at::ScalarType scalar_type(Precision precision);
 

@@ -9,6 +9,7 @@
 #include "data/gaussian_mixture.h"
 #include "models/velocity_field.h"
 #include "pipeline/config.h"
+#include "training/flux_model.h"
 
 namespace torch::nn {
 class Module;
@@ -18,7 +19,8 @@ namespace jointflow {
 
 // The field of `model` (model.kind) on `dtype` and `device`. mlp | unet: the network of
 // [flow] for samples of model.sample_shape, loaded from the train-flow checkpoint model.path
-// (its EMA weights when model.ema); torchscript: the module at model.path.
+// (its EMA weights when model.ema); torchscript: the module at model.path; field: the train-flux
+// checkpoint model.path, frozen, as the RF velocity of MATH §8 with t_min = 1/(1 + field.sigma_max).
 std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at::ScalarType dtype,
                                                    at::Device device);
 
@@ -34,17 +36,15 @@ struct FlowNetwork {
 FlowNetwork make_flow_network(const ModelOptions& model, const std::vector<int64_t>& sample_shape,
                               uint64_t seed, at::ScalarType dtype, at::Device device);
 
-// model.sample_shape as integers; empty when it is not set.
-std::vector<int64_t> model_sample_shape(const ModelOptions& model);
+// A fresh FluxModel: the network of field.network (mlp | unet, architecture [flow]) for samples
+// of `sample_shape`, parameterized per [field], with the horizon sampler and normalizer; the
+// network initialized from `seed`, the auxiliary networks from seed + 1; on dtype and device.
+FluxModel make_flux_model(const ModelOptions& model, const std::vector<int64_t>& sample_shape,
+                          uint64_t seed, at::ScalarType dtype, at::Device device);
 
 // The mixture whose metrics are computed: eval.mixture, else model.mixture for model.kind = gmm;
 // none when neither names one.
 std::optional<GaussianMixture> evaluation_mixture(const Config& config);
 
-// f of estimate.function with its bounds and moment (MATH §6, paper A §4.2).
-TestFunction make_test_function(const EstimateOptions& options);
-
-// The device of this rank: cuda:<local rank> for run.device = cuda, else the CPU.
-at::Device rank_device(const RunOptions& run, int local_rank);
 
 }  // namespace jointflow

@@ -30,7 +30,7 @@ Metrics run_estimate(const Config& config, StageContext& context) {
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   const auto field = make_velocity_field(config.model, dtype, context.device);
   const std::optional<GaussianMixture> mixture = evaluation_mixture(config);
-  const TestFunction f = make_test_function(config.estimate);
+  const TestFunction& f = config.estimate.function;
   JF_CHECK_COLLECTIVE(mixture || f.kind != TestFunctionKind::nearest_mean,
                       "estimate.function = nearest_mean needs a mixture: set eval.mixture");
   const GaussianMixture reference = mixture ? *mixture : GaussianMixture{};

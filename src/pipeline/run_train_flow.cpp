@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "core/hash.h"
+#include "core/list_text.h"
 #include "core/log.h"
 #include "core/timer.h"
 #include "distributed/agreement.h"
@@ -20,36 +21,18 @@ namespace {
 // training_config_hash extended by what only a flow depends on: [flow], [data] and the sample
 // shape. train.steps, train.resume and outputs may change between a run and its resumption.
 std::string flow_config_hash(const Config& config, const std::vector<int64_t>& sample_shape) {
-  const FlowOptions& flow = config.model.flow;
-  const DataOptions& data = config.data;
+  const DatasetOptions& data = config.data;
   const std::string text = detail::concat(
-      training_config_hash(config), ";flow.hidden=", flow.hidden,
-      ";flow.frequencies=", flow.frequencies, ";flow.channels=", flow.channels,
-      ";flow.channel_multipliers=", flow.channel_multipliers,
-      ";flow.attention_levels=", flow.attention_levels, ";flow.res_blocks=", flow.res_blocks,
-      ";flow.groups=", flow.groups, ";flow.heads=", flow.heads,
+      training_config_hash(config), flow_architecture_text(config.model.flow),
       ";data.kind=", choice_name(data.kind, dataset_kind_choices()), ";data.path=", data.path,
-      ";data.classes=", data.classes, ";data.size=", data.size, ";data.examples=", data.examples,
-      ";data.mixture=", data.mixture, ";data.split=", choice_name(data.split, data_split_choices()),
-      ";shape=", shape_text(sample_shape));
+      ";data.classes=", list_text(data.classes), ";data.size=", data.size,
+      ";data.examples=", data.examples, ";data.mixture=", data.mixture,
+      ";data.split=", choice_name(data.split, data_split_choices()),
+      ";shape=", list_text(sample_shape));
   return config_hash(text);
 }
 
 }  // namespace
-
-DatasetOptions dataset_options(const Config& config) {
-  const DataOptions& data = config.data;
-  DatasetOptions options;
-  options.kind = data.kind;
-  options.path = data.path;
-  if (!data.classes.empty()) options.classes = parse_integer_list("data.classes", data.classes);
-  options.size = data.size;
-  options.examples = data.examples;
-  options.mixture = data.mixture;
-  options.split = data.split;
-  options.seed = static_cast<uint64_t>(config.run.seed);
-  return options;
-}
 
 void run_train_flow(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
@@ -64,7 +47,7 @@ void run_train_flow(const Config& config, StageContext& context) {
   const at::ScalarType dtype = scalar_type(config.run.dtype);
   const auto seed = static_cast<uint64_t>(config.run.seed);
   Dataset data;
-  run_agreed(comm, [&] { data = load_dataset(dataset_options(config), comm, dtype); });
+  run_agreed(comm, [&] { data = load_dataset(training_dataset(config), comm, dtype); });
   FlowNetwork network;
   run_agreed(comm, [&] {
     check_model_sample_shape(config.model, data.sample_shape);
@@ -72,9 +55,7 @@ void run_train_flow(const Config& config, StageContext& context) {
   });
 
   const TrainOptions& train = config.train;
-  const int64_t steps =
-      train.steps > 0 ? train.steps
-                      : (train.epochs * data.total + train.batch_size - 1) / train.batch_size;
+  const int64_t steps = training_steps(train, data.total);
   Trainer trainer(*network.module, comm, trainer_options(config, steps, checkpoint, "train-flow"),
                   flow_config_hash(config, data.sample_shape));
   if (train.resume && std::filesystem::exists(checkpoint)) trainer.resume(checkpoint);
@@ -84,7 +65,7 @@ void run_train_flow(const Config& config, StageContext& context) {
   batch_options.seed(seed);
   ShardedBatches batches(data.x.to(context.device), data.first, batch_options, comm);
   log::info("train-flow: ", choice_name(config.model.kind, model_kind_choices()), " on ",
-            data.total, " examples of shape [", shape_text(data.sample_shape), "], ", steps,
+            data.total, " examples of shape [", list_text(data.sample_shape), "], ", steps,
             " steps of ", train.batch_size, ", resuming at step ", trainer.step());
   const StepStats last =
       trainer.run(residual_flow_closure(*network.field, nullptr, batches, seed),
@@ -101,7 +82,7 @@ void run_train_flow(const Config& config, StageContext& context) {
     ResultFile file(config.run.output);
     write_provenance(file, context, config, clock.seconds());
     file.set_attribute("checkpoint", checkpoint);
-    file.set_attribute("sample_shape", shape_text(data.sample_shape));
+    file.set_attribute("sample_shape", list_text(data.sample_shape));
     file.write_scalar("/metrics/final_loss", last.loss);
     file.write_scalar("/metrics/steps", static_cast<double>(trainer.step()));
     file.write_scalar("/metrics/examples", static_cast<double>(data.total));

@@ -2,14 +2,10 @@
 // images — trained on the data set of [data], data-parallel over the ranks (DESIGN §3).
 #pragma once
 
-#include "data/datasets.h"
 #include "pipeline/config.h"
 #include "pipeline/stage_context.h"
 
 namespace jointflow {
-
-// The [data] section as loader options (data.classes parsed), mixture draws keyed by run.seed.
-DatasetOptions dataset_options(const Config& config);
 
 // Collective. Each rank loads its block of the data set, the network of model.kind (mlp | unet,
 // architecture [flow]) is trained with the RF loss L = E‖x_1 − x_0 − v(x_t, t)‖² (fresh noise and

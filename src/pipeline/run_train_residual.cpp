@@ -51,9 +51,7 @@ void run_train_residual(const Config& config, StageContext& context) {
   MlpVelocity residual = make_residual(config, base->dim(), dtype, context.device);
 
   const TrainOptions& train = config.train;
-  const int64_t steps =
-      train.steps > 0 ? train.steps
-                      : (train.epochs * total_rows + train.batch_size - 1) / train.batch_size;
+  const int64_t steps = training_steps(train, total_rows);
   Trainer trainer(*residual, comm,
                   trainer_options(config, steps, config.residual.checkpoint, "train-residual"),
                   training_config_hash(config));

@@ -39,7 +39,7 @@ void write_summary(ResultFile& file, const std::string& group, const ImportanceS
 // The estimator's width: the components of estimate.function.
 EstimateStatistics empty_estimate(const Config& config) {
   const std::optional<GaussianMixture> mixture = evaluation_mixture(config);
-  const TestFunction f = make_test_function(config.estimate);
+  const TestFunction& f = config.estimate.function;
   if (!mixture) return EstimateStatistics(1, at::Tensor());
   return EstimateStatistics(test_function_width(f, *mixture), exact_expectation(f, *mixture));
 }

@@ -23,6 +23,9 @@ const ChoiceTable<GradThrough>& grad_through_choices();
 const ChoiceTable<FeatureMap>& feature_map_choices();
 
 struct SamplerOptions {
+  // Throws a collective Error naming `<section>.<option>` for an unusable value.
+  void validate(const std::string& section = "sampler") const;
+
   int64_t steps = 100;       // N Euler steps on t_k = k/N (MATH §1)
   int64_t group_size = 10;   // K members per joint set
   int64_t groups = 10000;    // G joint sets

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "models/noise_conditional_velocity.h"
-#include "training/flux_matching_loss.h"
+#include "training/field_training.h"
 #include "training/sharded_batches.h"
 
 namespace jointflow {

@@ -36,7 +36,7 @@
 #include "distributed/local_communicator.h"
 #include "models/mlp_velocity.h"
 #include "models/unet_velocity.h"
-#include "training/flux_matching_loss.h"
+#include "training/field_training.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 

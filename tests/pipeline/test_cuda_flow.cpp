@@ -42,9 +42,7 @@ class CudaFlow : public testing::Test {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     log::configure(rank_, log::Level::quiet);
     if (!at::hasCUDA()) GTEST_SKIP() << "needs LibTorch with CUDA and a visible GPU";
-    RunOptions run;
-    run.device = DeviceKind::cuda;
-    device_ = rank_device(run, node_placement(MPI_COMM_WORLD).local_rank);
+    device_ = rank_device(/*cuda=*/true, node_placement(MPI_COMM_WORLD).local_rank);
     comm_ = make_communicator(CommBackend::automatic, MPI_COMM_WORLD, device_);
   }
 
@@ -106,15 +104,15 @@ TEST_F(CudaFlow, TrainFlowOnTheGpuMatchesTheCpu) {
   Config config;
   config.run.progress = ProgressMode::off;
   config.model.kind = ModelKind::unet;
-  config.model.flow.channels = 8;
-  config.model.flow.groups = 4;
-  config.model.flow.channel_multipliers = "1,2";
-  config.model.flow.attention_levels = "1";
+  config.model.flow.unet.channels(8);
+  config.model.flow.unet.groups(4);
+  config.model.flow.unet.channel_multipliers({1, 2});
+  config.model.flow.unet.attention_levels({1});
   config.data.kind = DatasetKind::digits;
   config.data.examples = 96;
   config.train.batch_size = 32;
   config.train.steps = 4;
-  config.train.ema_decay = 0.9;
+  config.train.trainer.ema_decay(0.9);
 
   Config gpu = config;
   gpu.run.device = DeviceKind::cuda;
@@ -146,11 +144,8 @@ TEST_F(CudaFlow, Bf16AutocastFluxObjectiveStaysNearFloat32) {
   ModelOptions model;
   model.kind = ModelKind::field;
   model.field.network = ModelKind::unet;
-  model.field.parameterization = FieldParameterization::edm;
-  model.flow.channels = 8;
-  model.flow.groups = 4;
-  model.flow.channel_multipliers = "1,2";
-  model.flow.attention_levels = "1";
+  model.field.network_options.parameterization(FieldParameterization::edm);
+  model.flow.unet.channels(8).groups(4).channel_multipliers({1, 2}).attention_levels({1});
   FluxModel flux = make_flux_model(model, {1, 8, 8}, 3, at::kFloat, device_);
   const at::Tensor x = (at::rand({16, 1, 8, 8}) * 2 - 1).to(device_);
   FieldTrainingOptions options;

@@ -38,17 +38,17 @@ class TrainFlow : public testing::Test {
     config.run.seed = 7;
     config.model.kind = ModelKind::unet;
     config.model.path = dir_.file(name + ".ckpt");
-    config.model.flow.channels = 8;
-    config.model.flow.groups = 4;
-    config.model.flow.channel_multipliers = "1,2";
-    config.model.flow.attention_levels = "1";
+    config.model.flow.unet.channels(8);
+    config.model.flow.unet.groups(4);
+    config.model.flow.unet.channel_multipliers({1, 2});
+    config.model.flow.unet.attention_levels({1});
     config.data.kind = DatasetKind::digits;
-    config.data.classes = "0,1";
+    config.data.classes = {0, 1};
     config.data.examples = 64;
     config.train.batch_size = 16;
     config.train.steps = steps;
-    config.train.lr = 2e-3;
-    config.train.ema_decay = 0.9;
+    config.train.trainer.lr(2e-3);
+    config.train.trainer.ema_decay(0.9);
     return config;
   }
 
@@ -98,13 +98,13 @@ TEST_F(TrainFlow, ResumeIsBitIdenticalAndTheCheckpointSamples) {
 
   // Another architecture refuses to resume: the config hash covers [flow].
   Config changed = interrupted;
-  changed.model.flow.attention_levels = "";
+  changed.model.flow.unet.attention_levels({});
   changed.train.steps = 8;
   EXPECT_THROW(run(changed), Error);
 
   // model.kind = unet with the same [flow] loads the EMA weights for sampling.
   ModelOptions model = straight.model;
-  model.sample_shape = "1,8,8";
+  model.sample_shape = {1, 8, 8};
   const auto field = make_velocity_field(model, at::kFloat, at::kCPU);
   EXPECT_EQ(field->sample_shape(), (std::vector<int64_t>{1, 8, 8}));
   FlowNetwork reference = make_flow_network(model, {1, 8, 8}, 0, at::kFloat, at::kCPU);
@@ -112,10 +112,10 @@ TEST_F(TrainFlow, ResumeIsBitIdenticalAndTheCheckpointSamples) {
   const at::Tensor x = at::randn({3, 1, 8, 8});
   EXPECT_TRUE(at::equal(field->velocity(x, at::scalar_tensor(0.4)),
                         reference.field->velocity(x, at::scalar_tensor(0.4))));
-  model.sample_shape = "";
+  model.sample_shape = {};
   EXPECT_THROW(make_velocity_field(model, at::kFloat, at::kCPU), Error);
-  model.sample_shape = "1,8,8";
-  model.flow.channels = 16;
+  model.sample_shape = {1, 8, 8};
+  model.flow.unet.channels(16);
   EXPECT_THROW(make_velocity_field(model, at::kFloat, at::kCPU), Error);
 }
 
@@ -125,19 +125,19 @@ TEST_F(TrainFlow, MlpLearnsAMixture) {
   config.run.progress = ProgressMode::off;
   config.model.kind = ModelKind::mlp;
   config.model.path = dir_.file("mlp.ckpt");
-  config.model.flow.hidden = "64,64";
+  config.model.flow.mlp.hidden({64, 64});
   config.data.mixture = "gmm2d";
   config.data.examples = 4096;
   config.train.batch_size = 256;
   config.train.steps = 300;
-  config.train.lr = 3e-3;
+  config.train.trainer.lr(3e-3);
   run(config);
   // An untrained v ≈ 0 has loss E‖x_1 − x_0‖² ≈ 4 + 2·0.0625 + 2 ≈ 6.1.
   EXPECT_LT(ResultReader(config.run.output).read_scalar("/metrics/final_loss"), 4.5);
 
-  config.model.sample_shape = "3";
+  config.model.sample_shape = {3};
   EXPECT_THROW(run(config), Error);
-  config.model.sample_shape = "";
+  config.model.sample_shape = {};
   config.model.kind = ModelKind::gmm;
   EXPECT_THROW(run(config), Error);
   config.model.kind = ModelKind::mlp;

@@ -12,6 +12,7 @@
 #include "distributed/counter_rng.h"
 #include "training/dsm_loss.h"
 #include "training/flux_matching_loss.h"
+#include "training/flux_model.h"
 #include "training/flux_noise.h"
 #include "training/kde_score.h"
 

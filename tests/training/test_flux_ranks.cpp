@@ -16,7 +16,7 @@
 #include "distributed/mpi_communicator.h"
 #include "models/mlp_velocity.h"
 #include "training/flux_datasets.h"
-#include "training/flux_matching_loss.h"
+#include "training/field_training.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 #include "training_fixtures.h"

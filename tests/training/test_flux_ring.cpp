@@ -9,7 +9,7 @@
 #include "models/mlp_velocity.h"
 #include "sampling/field_samplers.h"
 #include "training/flux_datasets.h"
-#include "training/flux_matching_loss.h"
+#include "training/field_training.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 
