@@ -256,10 +256,10 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add_choice("estimate", "quadrature", estimate.quadrature, quadrature_choices(),
                       "log-weight rate per Euler step at the segment's midpoint (second order) "
                       "or at its start (MATH §5.3's sum, first order)");
-  registry.add("estimate", "exact_divergence_max_dim", estimate.exact_divergence_max_dim,
+  registry.add("estimate", "exact_divergence_max_dim", estimate.divergence.exact_max_dim,
                "exact ∇·r up to this dimension, Hutchinson above (MATH §5.5)",
                at_least<int64_t>(0));
-  registry.add("estimate", "hutchinson_probes", estimate.hutchinson_probes,
+  registry.add("estimate", "hutchinson_probes", estimate.divergence.probes,
                "Rademacher probes per sample and step", at_least<int64_t>(1));
   registry.add("estimate", "per_sample", estimate.per_sample,
                "write /samples/x and /samples/log_w (otherwise only sums are kept)");

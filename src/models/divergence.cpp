@@ -3,7 +3,18 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <algorithm>
+
+#include "core/error.h"
+
 namespace jointflow {
+
+void DivergenceOptions::validate(const std::string& section) const {
+  JF_CHECK_COLLECTIVE(exact_max_dim >= 0, section, ".exact_divergence_max_dim = ", exact_max_dim,
+                      " must be non-negative");
+  JF_CHECK_COLLECTIVE(probes >= 1, section, ".hutchinson_probes = ", probes,
+                      " must be at least 1");
+}
 
 at::Tensor divergence(const at::Tensor& output, const at::Tensor& input,
                       const DivergenceOptions& options, const ProbeKey& probes,

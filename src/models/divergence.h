@@ -4,12 +4,16 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
 
 #include "distributed/counter_rng.h"
 
 namespace jointflow {
 
 struct DivergenceOptions {
+  // Throws an Error naming `<section>.exact_divergence_max_dim` or `.hutchinson_probes`.
+  void validate(const std::string& section = "estimate") const;
+
   int64_t exact_max_dim = 64;  // exact (sum of d VJPs) up to this many numbers per sample
   int64_t probes = 1;          // Rademacher probes per sample otherwise
 };

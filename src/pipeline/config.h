@@ -112,8 +112,7 @@ struct EstimateOptions {
   TestFunction function;  // f: its kind, box bounds and moment
   WeightKind weights = WeightKind::trajectory;
   Quadrature quadrature = Quadrature::midpoint;
-  int64_t exact_divergence_max_dim = 64;
-  int64_t hutchinson_probes = 1;
+  DivergenceOptions divergence;  // ∇·r: exact up to a dimension, Hutchinson probes above
   bool per_sample = false;  // write /samples/x and /samples/log_w
 };
 

@@ -43,7 +43,7 @@ Metrics run_estimate(const Config& config, StageContext& context) {
       residual = make_residual(config, field->dim(), dtype, context.device);
       load_trained_model(config.residual.checkpoint, **residual);
     });
-  const DivergenceOptions divergence{estimate.exact_divergence_max_dim, estimate.hutchinson_probes};
+  const DivergenceOptions& divergence = estimate.divergence;
 
   const SamplerOptions& options = config.sampler;
   const JointSampler sampler(*field, options, comm, dtype, context.device);

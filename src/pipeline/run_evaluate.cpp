@@ -91,8 +91,7 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
   const auto field = make_velocity_field(config.model, dtype, context.device);
   MlpVelocity residual = make_residual(config, field->dim(), dtype, context.device);
   run_agreed(comm, [&] { load_trained_model(config.residual.checkpoint, *residual); });
-  const DivergenceOptions divergence{config.estimate.exact_divergence_max_dim,
-                                     config.estimate.hutchinson_probes};
+  const DivergenceOptions& divergence = config.estimate.divergence;
   const at::Tensor fixed_log_w = distributed_rows(comm, n, [&](int64_t first, int64_t count) {
     return fixed_position_log_weights(*field, *residual,
                                       x.narrow(0, first, count).to(at::TensorOptions().dtype(dtype).device(context.device)),
