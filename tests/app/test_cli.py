@@ -85,6 +85,16 @@ class BadInput(unittest.TestCase):
         return ["sample", "--config", self.config, "--run.output", self.output,
                 "--sampler.groups", "20"] + list(overrides)
 
+    def test_list_options_are_parsed_where_they_are_read(self):
+        # List options are parsed once, by the registry: a malformed item, an out-of-range item
+        # and an empty required list each name the key and where the value came from.
+        self.check_fails(self.sample("--flow.hidden", "64,x"),
+                         ["flow.hidden", "64,x", "comma-separated", "command line"])
+        self.check_fails(self.sample("--model.sample_shape", "1,0,8"),
+                         ["model.sample_shape", "every item must be >= 1", "command line"])
+        self.check_fails(self.sample("--residual.hidden", ""),
+                         ["residual.hidden", "is empty", "command line"])
+
     def test_missing_config_file(self):
         self.check_fails(["sample", "--config", "/nonexistent/x.ini"],
                          ["/nonexistent/x.ini", "--config"])
