@@ -1,5 +1,3 @@
-// Output-path checks: whether a file can be created at a path, and check_output_path
-// (declared in io/result_file.h).
 #include "io/output_path.h"
 
 #include <unistd.h>
@@ -8,7 +6,6 @@
 #include <system_error>
 
 #include "core/error.h"
-#include "io/result_file.h"
 
 namespace jointflow {
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "io/output_path.h"
 
 namespace jointflow {
 
@@ -81,10 +82,6 @@ class ResultFile {
   std::unique_ptr<Handle> handle_;
   bool committed_ = false;
 };
-
-// Throws an Error naming `option_name` and `path` unless a file can be created there: its
-// directory exists and is writable, and `path` is not a directory. Creates nothing.
-void check_output_path(const std::string& path, const std::string& option_name);
 
 // "1.10.8": the HDF5 library this binary runs with.
 std::string hdf5_library_version();

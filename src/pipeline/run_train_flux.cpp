@@ -22,6 +22,7 @@
 #include "pipeline/provenance.h"
 #include "pipeline/training_setup.h"
 #include "sampling/field_samplers.h"
+#include "training/field_training_closure.h"
 #include "training/flux_datasets.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"

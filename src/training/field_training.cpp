@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "training/dsm_loss.h"
 #include "training/kde_score.h"
 
 namespace jointflow {
@@ -82,34 +81,6 @@ FieldBatchLoss flux_matching_objective(const FluxModelImpl& model, const at::Ten
   }
   if (options.spiral() > 0) objective = objective + spiral_loss(x0, f(x0), options.spiral());
   return {objective, mean_loss.item<double>(), sigma, horizon.tau};
-}
-
-LossClosure field_training_closure(const FluxModelImpl& model, ShardedBatches& batches,
-                                   const FieldTrainingOptions& options, uint64_t seed,
-                                   FieldBatchLoss* last) {
-  options.validate();
-  JF_CHECK(options.kde_batch() == 0 || batches.options().unit() == options.kde_batch(),
-           "Flux Matching: KDE batches of ", options.kde_batch(),
-           " examples need rank blocks of whole KDE batches (ShardedBatchesOptions::unit ",
-           batches.options().unit(), ")");
-  return [&model, &batches, options, seed, last](int64_t step) {
-    const LocalBatch batch = batches.batch(step);
-    if (batch.size() == 0) return LocalLoss{at::Tensor(), 0.0};
-    const int64_t size = options.kde_batch() > 0 ? options.kde_batch() : batch.size();
-    at::Tensor objective;
-    for (int64_t first = 0; first < batch.size(); first += size) {
-      const at::Tensor x = batch.x.narrow(0, first, size);
-      const BatchPosition position{batch.position.step, batch.position.first + first};
-      const FieldBatchLoss result =
-          options.loss() == FieldLoss::flux
-              ? flux_matching_objective(model, x, options, seed, position)
-              : dsm_objective(model, x, options, seed, position);
-      objective = objective.defined() ? objective + result.objective : result.objective;
-      if (first == 0 && last != nullptr) *last = result;
-    }
-    return LocalLoss{objective * (static_cast<double>(size) / static_cast<double>(batch.size())),
-                     static_cast<double>(batch.size())};
-  };
 }
 
 }  // namespace jointflow

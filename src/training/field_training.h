@@ -1,6 +1,6 @@
-// The train-flux objective of one local batch (paper B Eq. 6, 11; MATH §7.1): Flux Matching with
-// its noise level, horizon, normalizer and optional spiral loss, or the DSM baseline; and the
-// trainer's closure over the KDE batches of each rank.
+// The train-flux objective of one local batch (paper B Eq. 6, 11; MATH §7.1): its options, and
+// Flux Matching with its noise level, horizon, normalizer and optional spiral loss (the DSM
+// baseline is dsm_loss.h; the trainer's closure over both is field_training_closure.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -14,7 +14,6 @@
 #include "training/flux_model.h"
 #include "training/flux_noise.h"
 #include "training/sharded_batches.h"
-#include "training/trainer.h"
 
 namespace jointflow {
 
@@ -63,14 +62,5 @@ struct FieldBatchLoss {
 FieldBatchLoss flux_matching_objective(const FluxModelImpl& model, const at::Tensor& x,
                                        const FieldTrainingOptions& options, uint64_t seed,
                                        BatchPosition position);
-
-// The trainer's closure for options.loss() (Flux Matching, or DSM as dsm_loss.h) on `batches`:
-// each KDE batch of the local batch (options.kde_batch(); the whole local batch for 0) with its
-// own σ, horizon and KDE, the rank weighted by its number of examples. The batches' unit must be
-// options.kde_batch() when that is set. `last` (may be null) receives the first KDE batch's
-// FieldBatchLoss of each step. Borrows everything.
-LossClosure field_training_closure(const FluxModelImpl& model, ShardedBatches& batches,
-                                   const FieldTrainingOptions& options, uint64_t seed,
-                                   FieldBatchLoss* last = nullptr);
 
 }  // namespace jointflow

@@ -37,6 +37,7 @@
 #include "models/mlp_velocity.h"
 #include "models/unet_velocity.h"
 #include "training/field_training.h"
+#include "training/field_training_closure.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 

@@ -17,6 +17,7 @@
 #include "models/mlp_velocity.h"
 #include "training/flux_datasets.h"
 #include "training/field_training.h"
+#include "training/field_training_closure.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 #include "training_fixtures.h"

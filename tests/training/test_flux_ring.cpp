@@ -10,6 +10,7 @@
 #include "sampling/field_samplers.h"
 #include "training/flux_datasets.h"
 #include "training/field_training.h"
+#include "training/field_training_closure.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 
