@@ -54,12 +54,13 @@ const std::map<std::string, Command>& commands() {
         run_train_residual}},
       {"estimate", {"estimate E[f] with importance-weighted joint sets", nullptr, estimate}},
       {"evaluate",
-       {"importance weights against a local-likelihood ground truth (paper A Tables 2-3)",
-        nullptr, evaluate}},
+       {"importance weights against a local-likelihood ground truth (paper A Tables 2-3)", nullptr,
+        evaluate}},
       {"merge", {"combine the partial files of a job array (run.parts > 1)", nullptr, run_merge}},
-      {"run", {"the quickstart pipeline (sample, train-residual, estimate) on the embedded "
-               "default config",
-               kQuickstartIni, run_quickstart}},
+      {"run",
+       {"the quickstart pipeline (sample, train-residual, estimate) on the embedded "
+        "default config",
+        kQuickstartIni, run_quickstart}},
   };
   return table;
 }
@@ -131,10 +132,11 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
 
   const NodePlacement placement = node_placement(world);
   set_threads(config.run.threads, placement.local_size);
-  const at::Device device = rank_device(config.run.device == DeviceKind::cuda, placement.local_rank);
+  const at::Device device =
+      rank_device(config.run.device == DeviceKind::cuda, placement.local_rank);
   const auto comm = make_communicator(config.run.comm, world, device);
-  log::info("jointflow ", args[0], ": ", comm->size(), " rank(s), backend ", comm->backend(),
-            ", ", at::get_num_threads(), " thread(s) per rank");
+  log::info("jointflow ", args[0], ": ", comm->size(), " rank(s), backend ", comm->backend(), ", ",
+            at::get_num_threads(), " thread(s) per rank");
   // The resolved INI of any config: a registry bound to a copy renders it.
   auto describe = [](const Config& any) {
     Config copy = any;

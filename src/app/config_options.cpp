@@ -25,10 +25,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("run", "part", run.part, "this task's part, 0 .. run.parts − 1",
                at_least<int64_t>(0));
   registry.add("run", "checkpoint_every", run.checkpoint_every,
-               "batches between checkpoints <run.output>.checkpoint; 0: off",
-               at_least<int64_t>(0));
-  registry.add("run", "resume", run.resume,
-               "continue from <run.output>.checkpoint when it exists");
+               "batches between checkpoints <run.output>.checkpoint; 0: off", at_least<int64_t>(0));
+  registry.add("run", "resume", run.resume, "continue from <run.output>.checkpoint when it exists");
 
   registry.describe_section("model", "the velocity field");
   registry.add_choice("model", "kind", config.model.kind, model_kind_choices(),
@@ -38,10 +36,11 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                "named mixture for model.kind = gmm (gmm8d|gmm2d|gmm2d3)");
   registry.add("model", "path", config.model.path,
                "mlp, unet: the train-flow checkpoint; torchscript: the torch.jit.save file");
-  registry.add_list("model", "sample_shape", config.model.sample_shape,
-                    "shape of one sample, e.g. 8 or 1,28,28; empty: from [data] (train-flow) or the "
-                    "TorchScript module's sample_shape attribute",
-                    /*empty_allowed=*/true, at_least<int64_t>(1));
+  registry.add_list(
+      "model", "sample_shape", config.model.sample_shape,
+      "shape of one sample, e.g. 8 or 1,28,28; empty: from [data] (train-flow) or the "
+      "TorchScript module's sample_shape attribute",
+      /*empty_allowed=*/true, at_least<int64_t>(1));
   registry.add("model", "ema", config.model.ema,
                "mlp, unet: sample with the checkpoint's EMA weights (train.ema_decay > 0)");
 
@@ -68,11 +67,12 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                at_least<int64_t>(1));
   registry.add("flow", "heads", unet.heads(), "unet: attention heads", at_least<int64_t>(1));
 
-  registry.describe_section("field", "the field f(y, σ) of model.kind = field (train-flux writes "
+  registry.describe_section("field",
+                            "the field f(y, σ) of model.kind = field (train-flux writes "
                             "model.path; sample and estimate use it as an RF velocity, MATH §8)");
   FieldOptions& field = config.model.field;
   static const ChoiceTable<ModelKind> field_networks{{"mlp", ModelKind::mlp},
-                                                    {"unet", ModelKind::unet}};
+                                                     {"unet", ModelKind::unet}};
   registry.add_choice("field", "network", field.network, field_networks,
                       "the network (architecture [flow]) that represents the field");
   FieldNetworkOptions& network = field.network_options;
@@ -144,9 +144,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("data", "path", data.path,
                "fashion_mnist: directory of the IDX files; digits: the CSV; empty: Debian's "
                "dataset-fashion-mnist / python3-sklearn location");
-  registry.add_list("data", "classes", data.classes,
-                    "images: labels to keep, e.g. 0,7; empty: all", /*empty_allowed=*/true,
-                    at_least<int64_t>(0));
+  registry.add_list("data", "classes", data.classes, "images: labels to keep, e.g. 0,7; empty: all",
+                    /*empty_allowed=*/true, at_least<int64_t>(0));
   registry.add("data", "size", data.size, "images: side after area resizing; 0: native",
                at_least<int64_t>(0));
   registry.add("data", "examples", data.examples,
@@ -242,8 +241,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   TestFunction& function = estimate.function;
   registry.add_choice("estimate", "function", function.kind, test_function_choices(),
                       "f: one-hot of the nearest mixture mean, a box indicator or x_j^p");
-  registry.add_list("estimate", "box_low", function.box_low,
-                    "box: lower bounds, one per dimension", /*empty_allowed=*/true);
+  registry.add_list("estimate", "box_low", function.box_low, "box: lower bounds, one per dimension",
+                    /*empty_allowed=*/true);
   registry.add_list("estimate", "box_high", function.box_high,
                     "box: upper bounds, one per dimension", /*empty_allowed=*/true);
   registry.add("estimate", "moment_dim", function.moment_dim, "moment: coordinate j",
@@ -268,8 +267,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   EvaluateOptions& evaluate = config.evaluate;
   registry.add("evaluate", "samples", evaluate.samples,
                "`estimate` output with /samples/x and /samples/log_w (estimate.per_sample)");
-  registry.add("evaluate", "pool", evaluate.pool,
-               "`sample` output with /samples/x of the same sampler, for the ground truth (MATH §5.7)");
+  registry.add(
+      "evaluate", "pool", evaluate.pool,
+      "`sample` output with /samples/x of the same sampler, for the ground truth (MATH §5.7)");
   registry.add("evaluate", "iid", evaluate.iid,
                "optional `estimate` output of IID sets (estimate.per_sample) for the IID column");
   registry.add("evaluate", "confident_fraction", evaluate.confident_fraction,

@@ -50,7 +50,8 @@ po::options_description& OptionRegistry::section_description(const std::string& 
   auto& description = sections_[section];
   if (!description) {
     const auto caption = captions_.count(section) ? captions_[section] : section;
-    description = std::make_unique<po::options_description>("[" + section + "] " + caption, 100, 50);
+    description =
+        std::make_unique<po::options_description>("[" + section + "] " + caption, 100, 50);
     section_order_.push_back(section);
   }
   return *description;

@@ -105,8 +105,9 @@ template <typename T>
 void OptionRegistry::add(const std::string& section, const std::string& key, T& field,
                          const std::string& help,
                          std::function<std::optional<std::string>(const T&)> check) {
-  Entry entry{section, key, help, option_type_name<T>(),
-              [&field] { return format_option_value(field); }, {}, {}};
+  Entry entry{
+      section, key, help, option_type_name<T>(), [&field] { return format_option_value(field); },
+      {},      {}};
   if (check) entry.check = [&field, check] { return check(field); };
   register_entry(std::move(entry), boost::program_options::value<T>(&field)->default_value(
                                        field, format_option_value(field)));
@@ -116,13 +117,17 @@ template <typename Enum>
 void OptionRegistry::add_choice(const std::string& section, const std::string& key, Enum& field,
                                 const ChoiceTable<Enum>& table, const std::string& help) {
   const std::string name = section + "." + key;
-  Entry entry{section, key, help + " (" + choice_names(table) + ")", "choice",
-              [&field, &table] { return choice_name(field, table); }, {},
+  Entry entry{section,
+              key,
+              help + " (" + choice_names(table) + ")",
+              "choice",
+              [&field, &table] { return choice_name(field, table); },
+              {},
               [&field, &table, name](const boost::program_options::variables_map& values) {
                 field = parse_choice(name, values[name].as<std::string>(), table);
               }};
-  register_entry(std::move(entry),
-                 boost::program_options::value<std::string>()->default_value(choice_name(field, table)));
+  register_entry(std::move(entry), boost::program_options::value<std::string>()->default_value(
+                                       choice_name(field, table)));
 }
 
 template <typename T>
@@ -130,11 +135,16 @@ void OptionRegistry::add_list(const std::string& section, const std::string& key
                               std::vector<T>& field, const std::string& help, bool empty_allowed,
                               std::function<std::optional<std::string>(const T&)> item_check) {
   const std::string name = section + "." + key;
-  Entry entry{section, key, help, "list", [&field] { return list_text(field); }, {},
+  Entry entry{section,
+              key,
+              help,
+              "list",
+              [&field] { return list_text(field); },
+              {},
               [&field, name, empty_allowed](const boost::program_options::variables_map& values) {
                 const std::string text = values[name].as<std::string>();
-                field = empty_allowed && text.empty() ? std::vector<T>{}
-                                                      : parse_list<T>(name, text);
+                field =
+                    empty_allowed && text.empty() ? std::vector<T>{} : parse_list<T>(name, text);
               }};
   if (item_check)
     entry.check = [&field, item_check]() -> std::optional<std::string> {
@@ -142,8 +152,8 @@ void OptionRegistry::add_list(const std::string& section, const std::string& key
         if (const auto problem = item_check(item)) return "every item " + *problem;
       return std::nullopt;
     };
-  register_entry(std::move(entry), boost::program_options::value<std::string>()->default_value(
-                                       list_text(field)));
+  register_entry(std::move(entry),
+                 boost::program_options::value<std::string>()->default_value(list_text(field)));
 }
 
 // Range checks for OptionRegistry::add and OptionRegistry::add_list.

@@ -42,8 +42,8 @@ std::string concat(const Parts&... parts) {
 }  // namespace jointflow
 
 // Always-on check: throws jointflow::Error(message parts...) when `condition` is false.
-#define JF_CHECK(condition, ...)                                               \
-  do {                                                                         \
+#define JF_CHECK(condition, ...)                                                          \
+  do {                                                                                    \
     if (!(condition)) throw ::jointflow::Error(::jointflow::detail::concat(__VA_ARGS__)); \
   } while (0)
 
@@ -51,9 +51,9 @@ std::string concat(const Parts&... parts) {
 // every rank holds the same copy of): throws a collective jointflow::Error, so that every rank
 // prints nothing but rank 0 prints one line and all exit non-zero without aborting the world.
 // A condition that may differ between ranks needs run_agreed (distributed/agreement.h) instead.
-#define JF_CHECK_COLLECTIVE(condition, ...)                                              \
-  do {                                                                                   \
-    if (!(condition))                                                                    \
+#define JF_CHECK_COLLECTIVE(condition, ...)                                                    \
+  do {                                                                                         \
+    if (!(condition))                                                                          \
       throw ::jointflow::Error(::jointflow::detail::concat(__VA_ARGS__), /*collective=*/true); \
   } while (0)
 
@@ -63,10 +63,10 @@ std::string concat(const Parts&... parts) {
   do {                            \
   } while (0)
 #else
-#define JF_DCHECK(condition, ...)                                                          \
-  do {                                                                                     \
-    if (!(condition))                                                                      \
-      ::jointflow::detail::throw_check_failure(__FILE__, __LINE__, #condition,             \
+#define JF_DCHECK(condition, ...)                                                         \
+  do {                                                                                    \
+    if (!(condition))                                                                     \
+      ::jointflow::detail::throw_check_failure(__FILE__, __LINE__, #condition,            \
                                                ::jointflow::detail::concat(__VA_ARGS__)); \
   } while (0)
 #endif

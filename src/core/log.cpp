@@ -13,7 +13,9 @@ void configure(int rank, Level level) {
   g_level = level;
 }
 int rank() { return g_rank; }
-bool enabled(Level level) { return g_rank == 0 && static_cast<int>(g_level) >= static_cast<int>(level); }
+bool enabled(Level level) {
+  return g_rank == 0 && static_cast<int>(g_level) >= static_cast<int>(level);
+}
 
 void write_info(const std::string& line) { std::cout << line << '\n' << std::flush; }
 void write_debug(const std::string& line) { std::cerr << "[debug] " << line << '\n' << std::flush; }

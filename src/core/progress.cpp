@@ -61,7 +61,8 @@ void ProgressBar::draw(int64_t done, const std::string& note, bool final_line) {
     line << '[' << std::string(filled, '#') << std::string(width - filled, '.') << "] ";
   }
   line << done << '/' << total_ << ' ' << format_duration(elapsed);
-  if (done > 0 && done < total_) line << " ETA " << format_duration(elapsed * (1 - fraction) / fraction);
+  if (done > 0 && done < total_)
+    line << " ETA " << format_duration(elapsed * (1 - fraction) / fraction);
   if (!note.empty()) line << "  " << note;
   if (terminal_) {
     std::fprintf(stderr, "\r%s\033[K%s", line.str().c_str(), final_line ? "\n" : "");

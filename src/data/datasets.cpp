@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 
-
 #include "core/error.h"
 #include "data/digits_file.h"
 #include "data/gaussian_mixture.h"
@@ -40,9 +39,9 @@ LabelledImages read_fashion_mnist(const DatasetOptions& options) {
                        "; install it with `apt-get install dataset-fashion-mnist` or point "
                        "data.path at a directory holding the four *-idx?-ubyte.gz files"));
   }
-  JF_CHECK(data.images.size(0) == data.labels.size(0), "Fashion-MNIST: '", images_path,
-           "' holds ", data.images.size(0), " images but '", labels_path, "' ",
-           data.labels.size(0), " labels; reinstall dataset-fashion-mnist");
+  JF_CHECK(data.images.size(0) == data.labels.size(0), "Fashion-MNIST: '", images_path, "' holds ",
+           data.images.size(0), " images but '", labels_path, "' ", data.labels.size(0),
+           " labels; reinstall dataset-fashion-mnist");
   JF_CHECK(data.images.size(1) == kFashionSide && data.images.size(2) == kFashionSide,
            "Fashion-MNIST: '", images_path, "' holds ", data.images.size(1), "x",
            data.images.size(2), " images instead of 28x28");
@@ -53,8 +52,7 @@ LabelledImages read_fashion_mnist(const DatasetOptions& options) {
 // `examples` of them.
 at::Tensor kept_indices(const DatasetOptions& options, const at::Tensor& labels) {
   at::Tensor keep = at::ones({labels.size(0)}, at::kBool);
-  if (!options.classes.empty())
-    keep = at::isin(labels, at::tensor(options.classes, at::kLong));
+  if (!options.classes.empty()) keep = at::isin(labels, at::tensor(options.classes, at::kLong));
   at::Tensor indices = keep.nonzero().flatten();
   JF_CHECK(indices.numel() > 0, "data.classes keeps no example of the data set");
   if (options.examples > 0) {
@@ -75,28 +73,28 @@ const ChoiceTable<DatasetKind>& dataset_kind_choices() {
 }
 
 const ChoiceTable<DataSplit>& data_split_choices() {
-  static const ChoiceTable<DataSplit> table{{"train", DataSplit::train},
-                                            {"test", DataSplit::test}};
+  static const ChoiceTable<DataSplit> table{{"train", DataSplit::train}, {"test", DataSplit::test}};
   return table;
 }
 
 void DatasetOptions::validate(const std::string& section) const {
   const auto key = [&](const char* name) { return section + "." + name; };
-  JF_CHECK_COLLECTIVE(examples >= 0, concat(key("examples"), " = ", examples, " must be non-negative"));
-  JF_CHECK_COLLECTIVE(size >= 0, concat(key("size"), " = ", size, " must be non-negative (0 = native)"));
+  JF_CHECK_COLLECTIVE(examples >= 0,
+                      concat(key("examples"), " = ", examples, " must be non-negative"));
+  JF_CHECK_COLLECTIVE(size >= 0,
+                      concat(key("size"), " = ", size, " must be non-negative (0 = native)"));
   if (kind == DatasetKind::mixture) {
-    JF_CHECK_COLLECTIVE(examples > 0,
-            concat(key("examples"), " must give the number of draws for ", key("kind"),
-                   " = mixture"));
+    JF_CHECK_COLLECTIVE(examples > 0, concat(key("examples"), " must give the number of draws for ",
+                                             key("kind"), " = mixture"));
     named_mixture(mixture, key("mixture"));
     return;
   }
   for (const int64_t label : classes)
     JF_CHECK_COLLECTIVE(label >= 0 && label <= 9,
-            concat(key("classes"), " holds ", label, "; labels lie in 0..9"));
+                        concat(key("classes"), " holds ", label, "; labels lie in 0..9"));
   JF_CHECK_COLLECTIVE(size == 0 || size <= native_side(kind),
-          concat(key("size"), " = ", size, " exceeds the native side ", native_side(kind),
-                 " (images are only shrunk)"));
+                      concat(key("size"), " = ", size, " exceeds the native side ",
+                             native_side(kind), " (images are only shrunk)"));
 }
 
 const std::string& default_fashion_mnist_dir() {
@@ -124,10 +122,10 @@ Dataset load_dataset(const DatasetOptions& options, const Communicator& comm,
                  .to(dtype);
     return data;
   }
-  const LabelledImages file = options.kind == DatasetKind::fashion_mnist
-                                  ? read_fashion_mnist(options)
-                                  : read_digits(options.path.empty() ? default_digits_path()
-                                                                     : options.path);
+  const LabelledImages file =
+      options.kind == DatasetKind::fashion_mnist
+          ? read_fashion_mnist(options)
+          : read_digits(options.path.empty() ? default_digits_path() : options.path);
   const at::Tensor indices = kept_indices(options, file.labels);
   data.total = indices.numel();
   const IdRange block = block_of(data.total, comm.size(), comm.rank());

@@ -27,12 +27,12 @@ struct DatasetOptions {
   // fashion_mnist: the directory of the four *-idx?-ubyte.gz files; digits: the CSV file;
   // "" = where Debian installs them (dataset-fashion-mnist, python3-sklearn).
   std::string path;
-  std::vector<int64_t> classes;  // images: keep these labels only; empty = all
-  int64_t size = 0;              // images: side after area resizing; 0 = native (28 or 8)
-  int64_t examples = 0;          // N: the first N examples (mixture: N draws); 0 = all
-  std::string mixture = "gmm8d";  // mixture: the named mixture
+  std::vector<int64_t> classes;        // images: keep these labels only; empty = all
+  int64_t size = 0;                    // images: side after area resizing; 0 = native (28 or 8)
+  int64_t examples = 0;                // N: the first N examples (mixture: N draws); 0 = all
+  std::string mixture = "gmm8d";       // mixture: the named mixture
   DataSplit split = DataSplit::train;  // fashion_mnist: training (60 000) or test (10 000) file
-  uint64_t seed = 0;             // mixture: draws keyed by (seed, exact_samples, global index)
+  uint64_t seed = 0;  // mixture: draws keyed by (seed, exact_samples, global index)
 };
 
 // This rank's examples of a data set of `total`: rows [first, first + x.size(0)) — the block
@@ -54,7 +54,6 @@ std::vector<int64_t> dataset_sample_shape(const DatasetOptions& options);
 // Loads this rank's block of the data set in `dtype` on the CPU. Image files are read whole
 // (their labels decide which examples exist), but only the block's rows are converted. Missing,
 // corrupt or truncated files are Errors naming the file and the package to install.
-Dataset load_dataset(const DatasetOptions& options, const Communicator& comm,
-                     at::ScalarType dtype);
+Dataset load_dataset(const DatasetOptions& options, const Communicator& comm, at::ScalarType dtype);
 
 }  // namespace jointflow

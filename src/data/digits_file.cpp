@@ -26,8 +26,7 @@ std::string read_text(GzipReader& file) {
 }
 
 // The 65 integers of one CSV line; `where` names the file and line in errors.
-void parse_row(const std::string& line, const std::string& where, uint8_t* pixels,
-               int64_t& label) {
+void parse_row(const std::string& line, const std::string& where, uint8_t* pixels, int64_t& label) {
   size_t position = 0;
   for (int64_t column = 0; column <= kPixels; ++column) {
     size_t end = line.find(',', position);

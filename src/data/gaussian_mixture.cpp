@@ -112,8 +112,7 @@ at::Tensor sample_mixture(const GaussianMixture& mixture, const RandomKey& key, 
   const at::Tensor normals = counter_normal(key, first, count, mixture.dim(), /*step=*/1);
   const at::Tensor cdf = mixture.weights.cumsum(0);
   // The last edge is clamped so that round-off in the cumulative sum cannot select C.
-  const at::Tensor component =
-      at::searchsorted(cdf, uniforms).clamp_max(mixture.components() - 1);
+  const at::Tensor component = at::searchsorted(cdf, uniforms).clamp_max(mixture.components() - 1);
   return mixture.means.index_select(0, component) +
          mixture.stds.index_select(0, component) * normals;
 }

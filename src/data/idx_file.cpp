@@ -64,8 +64,7 @@ at::Tensor read_idx_images(const std::string& path) {
 at::Tensor read_idx_labels(const std::string& path) {
   GzipReader file(path);
   const int64_t n = read_header(file, 1)[0];
-  JF_CHECK(n > 0 && n < kMaxItems, "'", path, "' announces ", n,
-           " labels; the header is corrupt");
+  JF_CHECK(n > 0 && n < kMaxItems, "'", path, "' announces ", n, " labels; the header is corrupt");
   return read_body(file, {n}).to(at::kLong);
 }
 

@@ -11,8 +11,7 @@ namespace jointflow {
 
 at::Tensor spatial_mean_features(const at::Tensor& x) {
   const at::Tensor x64 = x.detach().to(at::kDouble).cpu();
-  JF_CHECK(x64.dim() >= 2, "coverage radius: samples need a batch axis, got shape ",
-           x64.sizes());
+  JF_CHECK(x64.dim() >= 2, "coverage radius: samples need a batch axis, got shape ", x64.sizes());
   return x64.dim() == 2 ? x64 : x64.flatten(2).mean(2);
 }
 

@@ -15,8 +15,12 @@ void EstimateStatistics::add(const at::Tensor& log_w, const at::Tensor& f) {
   weighted_.add(w, f);
   equal_.add(ones, f);
   const at::Tensor mean_w = w.mean(1).contiguous();
-  const at::Tensor jsd_w = truth_.defined() ? jensen_shannon(importance_estimate(w, f), truth_).contiguous() : at::Tensor();
-  const at::Tensor jsd_e = truth_.defined() ? jensen_shannon(importance_estimate(ones, f), truth_).contiguous() : at::Tensor();
+  const at::Tensor jsd_w = truth_.defined()
+                               ? jensen_shannon(importance_estimate(w, f), truth_).contiguous()
+                               : at::Tensor();
+  const at::Tensor jsd_e = truth_.defined()
+                               ? jensen_shannon(importance_estimate(ones, f), truth_).contiguous()
+                               : at::Tensor();
   for (int64_t g = 0; g < w.size(0); ++g) {
     mean_weight_.add(mean_w.data_ptr<double>()[g]);
     if (truth_.defined()) {

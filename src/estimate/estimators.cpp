@@ -98,7 +98,8 @@ void ImportanceAccumulator::save(ResultFile& file, const std::string& prefix) co
 void ImportanceAccumulator::load(const ResultReader& reader, const std::string& prefix) {
   for (int64_t j = 0; j < components_; ++j) {
     unbiased_[j] = ExactMoments::load(reader, detail::concat(prefix, "/unbiased/", j));
-    self_normalized_[j] = RatioMoments::load(reader, detail::concat(prefix, "/self_normalized/", j));
+    self_normalized_[j] =
+        RatioMoments::load(reader, detail::concat(prefix, "/self_normalized/", j));
   }
   ess_ = ExactMoments::load(reader, prefix + "/ess");
   sets_ = ess_.count();

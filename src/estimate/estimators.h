@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "estimate/exact_moments.h"
-#include "estimate/ratio_moments.h"
 #include "estimate/metric.h"
+#include "estimate/ratio_moments.h"
 
 namespace jointflow {
 
@@ -55,7 +55,7 @@ class ImportanceAccumulator {
  private:
   int64_t components_;
   int64_t sets_ = 0;
-  std::vector<ExactMoments> unbiased_;       // one per component
+  std::vector<ExactMoments> unbiased_;         // one per component
   std::vector<RatioMoments> self_normalized_;  // one per component: (mean w f, mean w) per set
   ExactMoments ess_;
 };

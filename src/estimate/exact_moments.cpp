@@ -40,8 +40,8 @@ void ExactMoments::save(ResultFile& file, const std::string& prefix) const {
 ExactMoments ExactMoments::load(const ResultReader& reader, const std::string& prefix) {
   ExactMoments moments;
   moments.count_ = static_cast<int64_t>(reader.read_scalar(prefix + "/count"));
-  for (auto [dataset, sum] : {std::pair{"/sum", &moments.sum_},
-                              {"/sum_of_squares", &moments.sum_of_squares_}}) {
+  for (auto [dataset, sum] :
+       {std::pair{"/sum", &moments.sum_}, {"/sum_of_squares", &moments.sum_of_squares_}}) {
     const at::Tensor terms = reader.read_tensor(prefix + dataset).to(at::kDouble).contiguous();
     for (int64_t i = 0; i < terms.numel(); ++i) sum->add(terms.data_ptr<double>()[i]);
   }

@@ -15,7 +15,8 @@ double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 void check_box(const TestFunction& f, int64_t dim) {
   JF_CHECK(static_cast<int64_t>(f.box_low.size()) == dim &&
                static_cast<int64_t>(f.box_high.size()) == dim,
-           "estimate.box_low and estimate.box_high need ", dim, " numbers each (one per dimension)");
+           "estimate.box_low and estimate.box_high need ", dim,
+           " numbers each (one per dimension)");
 }
 
 // Σ_k π_k P_{N(μ_k, diag σ_k²)}(x lies in cell j): the probability of each nearest-mean cell, by
@@ -67,8 +68,9 @@ at::Tensor evaluate_test_function(const TestFunction& f, const GaussianMixture& 
       return (points.ge(low) & points.le(high)).all(1, /*keepdim=*/true).to(at::kDouble);
     }
     case TestFunctionKind::moment:
-      JF_CHECK(f.moment_dim >= 0 && f.moment_dim < points.size(1), "estimate.moment_dim = ",
-               f.moment_dim, " is not a coordinate of ", points.size(1), "-dimensional samples");
+      JF_CHECK(f.moment_dim >= 0 && f.moment_dim < points.size(1),
+               "estimate.moment_dim = ", f.moment_dim, " is not a coordinate of ", points.size(1),
+               "-dimensional samples");
       return points.select(1, f.moment_dim).pow(f.moment_power).unsqueeze(1);
   }
   throw Error("internal: unknown test function");

@@ -12,13 +12,11 @@ namespace jointflow {
 void DivergenceOptions::validate(const std::string& section) const {
   JF_CHECK_COLLECTIVE(exact_max_dim >= 0, section, ".exact_divergence_max_dim = ", exact_max_dim,
                       " must be non-negative");
-  JF_CHECK_COLLECTIVE(probes >= 1, section, ".hutchinson_probes = ", probes,
-                      " must be at least 1");
+  JF_CHECK_COLLECTIVE(probes >= 1, section, ".hutchinson_probes = ", probes, " must be at least 1");
 }
 
 at::Tensor divergence(const at::Tensor& output, const at::Tensor& input,
-                      const DivergenceOptions& options, const ProbeKey& probes,
-                      bool create_graph) {
+                      const DivergenceOptions& options, const ProbeKey& probes, bool create_graph) {
   const int64_t n = input.size(0);
   const int64_t d = input.numel() / std::max<int64_t>(n, 1);
   const at::Tensor flat_output = output.reshape({n, d});
@@ -37,8 +35,8 @@ at::Tensor divergence(const at::Tensor& output, const at::Tensor& input,
     const at::Tensor epsilon =
         counter_rademacher(probes.key, probes.first_id, n, d, probes.step * options.probes + p)
             .to(input.options());
-    const at::Tensor gradient = torch::autograd::grad(
-        {flat_output}, {input}, {epsilon}, /*retain_graph=*/true, create_graph)[0];
+    const at::Tensor gradient = torch::autograd::grad({flat_output}, {input}, {epsilon},
+                                                      /*retain_graph=*/true, create_graph)[0];
     total = total + (gradient.reshape({n, d}) * epsilon).sum(1);
   }
   return total / static_cast<double>(options.probes);

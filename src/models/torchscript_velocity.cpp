@@ -20,9 +20,8 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 }  // namespace
 
-TorchScriptVelocity::TorchScriptVelocity(const std::string& path,
-                                         std::vector<int64_t> sample_shape, at::ScalarType dtype,
-                                         at::Device device)
+TorchScriptVelocity::TorchScriptVelocity(const std::string& path, std::vector<int64_t> sample_shape,
+                                         at::ScalarType dtype, at::Device device)
     : path_(path), sample_shape_(std::move(sample_shape)) {
   std::error_code error;
   JF_CHECK(std::filesystem::is_regular_file(path, error), "model.path = '", path,

@@ -68,8 +68,9 @@ class AttentionImpl : public torch::nn::Module {
     const int64_t n = x.size(0), c = x.size(1), height = x.size(2), width = x.size(3);
     const int64_t head_width = c / heads_;
     // q, k, v: [n, heads, c_h, H·W] each.
-    const std::vector<at::Tensor> qkv =
-        qkv_->forward(norm_->forward(x)).reshape({n, 3, heads_, head_width, height * width}).unbind(1);
+    const std::vector<at::Tensor> qkv = qkv_->forward(norm_->forward(x))
+                                            .reshape({n, 3, heads_, head_width, height * width})
+                                            .unbind(1);
     const at::Tensor scores =
         at::matmul(qkv[0].transpose(-1, -2), qkv[1]) / std::sqrt(static_cast<double>(head_width));
     const at::Tensor weights = at::softmax(scores, -1);  // [n, heads, H·W (query), H·W (key)]
@@ -114,9 +115,8 @@ struct UNetVelocityImpl::Layers {
 
 void UNetVelocityOptions::validate(const std::string& section) const {
   const auto key = [&](const char* name) { return section + "." + name; };
-  JF_CHECK(sample_shape().size() == 3 &&
-               std::all_of(sample_shape().begin(), sample_shape().end(),
-                           [](int64_t extent) { return extent > 0; }),
+  JF_CHECK(sample_shape().size() == 3 && std::all_of(sample_shape().begin(), sample_shape().end(),
+                                                     [](int64_t extent) { return extent > 0; }),
            "a UNet needs images of shape {channels, height, width}, got ", sample_shape().size(),
            " extents");
   JF_CHECK(channels() > 0 && groups() > 0 && channels() % groups() == 0, key("channels"), " = ",
@@ -130,15 +130,15 @@ void UNetVelocityOptions::validate(const std::string& section) const {
   for (const int64_t level : attention_levels()) {
     JF_CHECK(level >= 0 && level < levels, key("attention_levels"), " holds ", level,
              "; levels are 0..", levels - 1);
-    JF_CHECK(channels() * channel_multipliers()[level] % heads() == 0, key("heads"), " = ",
-             heads(), " must divide the width ", channels() * channel_multipliers()[level],
-             " of level ", level);
+    JF_CHECK(channels() * channel_multipliers()[level] % heads() == 0, key("heads"), " = ", heads(),
+             " must divide the width ", channels() * channel_multipliers()[level], " of level ",
+             level);
   }
   JF_CHECK(channels() * channel_multipliers().back() % heads() == 0, key("heads"), " = ", heads(),
            " must divide the middle block's width ", channels() * channel_multipliers().back());
   JF_CHECK(res_blocks() > 0, key("res_blocks"), " = ", res_blocks(), " must be positive");
-  JF_CHECK(std::isfinite(time_scale()) && time_scale() > 0, key("time_scale"), " = ",
-           time_scale(), " must be positive");
+  JF_CHECK(std::isfinite(time_scale()) && time_scale() > 0, key("time_scale"), " = ", time_scale(),
+           " must be positive");
 }
 
 UNetVelocityImpl::UNetVelocityImpl(UNetVelocityOptions options_)
@@ -159,7 +159,8 @@ UNetVelocityImpl::UNetVelocityImpl(UNetVelocityOptions options_)
 
   layers.input = register_module(
       "input", Conv2d(Conv2dOptions(options.sample_shape()[0], base, 3).padding(1)));
-  layers.time_in = register_module("time_in", Linear(2 * std::max<int64_t>(1, base / 2), embedding));
+  layers.time_in =
+      register_module("time_in", Linear(2 * std::max<int64_t>(1, base / 2), embedding));
   layers.time_out = register_module("time_out", Linear(embedding, embedding));
 
   int64_t width = base;
@@ -176,13 +177,13 @@ UNetVelocityImpl::UNetVelocityImpl(UNetVelocityOptions options_)
                                                : Attention(nullptr));
     }
     if (level + 1 < levels)
-      stage.resample = register_module(
-          detail::concat("downsample", level),
-          Conv2d(Conv2dOptions(width, width, 3).stride(2).padding(1)));
+      stage.resample = register_module(detail::concat("downsample", level),
+                                       Conv2d(Conv2dOptions(width, width, 3).stride(2).padding(1)));
   }
   layers.middle_first = register_module("middle_first", ResBlock(width, width, embedding, groups));
   layers.middle_attention = register_module("middle_attention", Attention(width, heads, groups));
-  layers.middle_second = register_module("middle_second", ResBlock(width, width, embedding, groups));
+  layers.middle_second =
+      register_module("middle_second", ResBlock(width, width, embedding, groups));
 
   layers.up.resize(levels);
   for (int64_t level = levels - 1; level >= 0; --level) {

@@ -59,9 +59,11 @@ void validate_config(const Config& config) {
   config.sampler.validate("sampler");
   config.estimate.divergence.validate("estimate");
   JF_CHECK_COLLECTIVE(config.run.part < config.run.parts, "run.part = ", config.run.part,
-           " must be below run.parts = ", config.run.parts, " (parts are numbered from 0)");
+                      " must be below run.parts = ", config.run.parts,
+                      " (parts are numbered from 0)");
   JF_CHECK_COLLECTIVE(config.run.parts <= config.sampler.groups, "run.parts = ", config.run.parts,
-           " exceeds sampler.groups = ", config.sampler.groups, ": some parts would be empty");
+                      " exceeds sampler.groups = ", config.sampler.groups,
+                      ": some parts would be empty");
 }
 
 at::ScalarType scalar_type(Precision precision) {

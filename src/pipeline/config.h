@@ -55,7 +55,7 @@ struct FlowOptions {
 // [field]: the noise-conditional field f(y, σ) of model.kind = field (train-flux, MATH §7.1):
 // the network of field.network with [flow]'s architecture, used as an RF velocity (MATH §8).
 struct FieldOptions {
-  ModelKind network = ModelKind::mlp;  // mlp | unet
+  ModelKind network = ModelKind::mlp;   // mlp | unet
   FieldNetworkOptions network_options;  // parameterization raw | edm (σ_d), odd symmetry
   double sigma_max = 80.0;  // largest σ: annealed samplers start there, RF at 1/(1 + σ_max)
 };
@@ -74,22 +74,22 @@ struct ModelOptions {
 };
 
 struct EvalOptions {
-  std::string mixture;  // the mixture whose metrics are computed; "" = model.mixture for gmm
+  std::string mixture;    // the mixture whose metrics are computed; "" = model.mixture for gmm
   std::string reference;  // results file whose /samples/x are the coverage radius's z_m; "" = off
 };
 
 struct OutputOptions {
   bool samples = false;       // write /samples/x (per-rank shards stitched by a virtual dataset)
   bool trajectories = false;  // write /trajectories/x0 and /x1 (residual training data)
-  int64_t paths = 0;          // sets whose whole paths go to /trajectories/paths [n, steps+1, *shape]
+  int64_t paths = 0;  // sets whose whole paths go to /trajectories/paths [n, steps+1, *shape]
 };
 
 // The residual velocity r_φ (MATH §5.2): its network and where it comes from and goes to.
 struct ResidualOptions {
-  std::string data;                  // results file of `sample` with /trajectories/x1
+  std::string data;                          // results file of `sample` with /trajectories/x1
   std::string checkpoint = "residual.ckpt";  // written by train-residual, read by estimate
-  std::vector<int64_t> hidden{128, 128};  // widths of the hidden layers
-  int64_t groups = 1000;             // sets drawn as training data by `jointflow run`
+  std::vector<int64_t> hidden{128, 128};     // widths of the hidden layers
+  int64_t groups = 1000;                     // sets drawn as training data by `jointflow run`
 };
 
 // [train]: data-parallel training (train-flow, train-residual, train-flux). The optimizer, its
@@ -113,7 +113,7 @@ struct EstimateOptions {
   WeightKind weights = WeightKind::trajectory;
   Quadrature quadrature = Quadrature::midpoint;
   DivergenceOptions divergence;  // ∇·r: exact up to a dimension, Hutchinson probes above
-  bool per_sample = false;  // write /samples/x and /samples/log_w
+  bool per_sample = false;       // write /samples/x and /samples/log_w
 };
 
 // The samples a density baseline (kNN, KDE, MGF) estimates q_1 from: each set's own K members,

@@ -82,8 +82,10 @@ std::unique_ptr<VelocityField> load_trained_flow(const ModelOptions& model, at::
   } catch (const Error& error) {
     throw Error(detail::concat(error.what(), " (model.kind = ", kind,
                                ": [flow], model.sample_shape and run.dtype must be those of "
-                               "training", model.ema ? "; model.ema = true needs "
-                                                       "train.ema_decay > 0 in training" : "",
+                               "training",
+                               model.ema ? "; model.ema = true needs "
+                                           "train.ema_decay > 0 in training"
+                                         : "",
                                ")"));
   }
   for (at::Tensor parameter : network.module->parameters()) parameter.requires_grad_(false);
@@ -159,8 +161,7 @@ std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at
     case ModelKind::torchscript:
       JF_CHECK(!model.path.empty(),
                "model.kind = torchscript needs model.path: a file saved with torch.jit.save");
-      return std::make_unique<TorchScriptVelocity>(model.path, model.sample_shape, dtype,
-                                                   device);
+      return std::make_unique<TorchScriptVelocity>(model.path, model.sample_shape, dtype, device);
     case ModelKind::field:
       return load_field_velocity(model, dtype, device);
   }
@@ -169,7 +170,8 @@ std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at
 
 std::optional<GaussianMixture> evaluation_mixture(const Config& config) {
   if (!config.eval.mixture.empty()) return named_mixture(config.eval.mixture, "eval.mixture");
-  if (config.model.kind == ModelKind::gmm) return named_mixture(config.model.mixture, "model.mixture");
+  if (config.model.kind == ModelKind::gmm)
+    return named_mixture(config.model.mixture, "model.mixture");
   return std::nullopt;
 }
 

@@ -20,7 +20,8 @@ namespace jointflow {
 // The field of `model` (model.kind) on `dtype` and `device`. mlp | unet: the network of
 // [flow] for samples of model.sample_shape, loaded from the train-flow checkpoint model.path
 // (its EMA weights when model.ema); torchscript: the module at model.path; field: the train-flux
-// checkpoint model.path, frozen, as the RF velocity of MATH §8 with t_min = 1/(1 + field.sigma_max).
+// checkpoint model.path, frozen, as the RF velocity of MATH §8 with t_min = 1/(1 +
+// field.sigma_max).
 std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at::ScalarType dtype,
                                                    at::Device device);
 
@@ -45,6 +46,5 @@ FluxModel make_flux_model(const ModelOptions& model, const std::vector<int64_t>&
 // The mixture whose metrics are computed: eval.mixture, else model.mixture for model.kind = gmm;
 // none when neither names one.
 std::optional<GaussianMixture> evaluation_mixture(const Config& config);
-
 
 }  // namespace jointflow

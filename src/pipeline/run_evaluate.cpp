@@ -25,7 +25,8 @@
 namespace jointflow {
 namespace {
 
-at::Tensor read_dataset(const std::string& path, const std::string& key, const std::string& dataset) {
+at::Tensor read_dataset(const std::string& path, const std::string& key,
+                        const std::string& dataset) {
   JF_CHECK(!path.empty(), key, " is empty: give the results file to evaluate");
   const ResultReader reader(path);
   JF_CHECK(reader.exists(dataset), key, " = '", path, "' has no ", dataset,
@@ -34,8 +35,9 @@ at::Tensor read_dataset(const std::string& path, const std::string& key, const s
 }
 
 // Rows of this rank, evaluated by `compute` and gathered in global order on every rank.
-at::Tensor distributed_rows(Communicator& comm, int64_t rows,
-                            const std::function<at::Tensor(int64_t first, int64_t count)>& compute) {
+at::Tensor distributed_rows(
+    Communicator& comm, int64_t rows,
+    const std::function<at::Tensor(int64_t first, int64_t count)>& compute) {
   const IdRange block = block_of(rows, comm.size(), comm.rank());
   return comm.allgather(compute(block.begin, block.size()).to(at::kDouble).cpu());
 }
@@ -45,7 +47,8 @@ at::Tensor baseline_log_density(const std::function<at::Tensor(const at::Tensor&
                                 const at::Tensor& x, int64_t k, BaselinePool pool) {
   if (pool == BaselinePool::pooled) return fit(x);
   std::vector<at::Tensor> per_set;
-  for (int64_t first = 0; first < x.size(0); first += k) per_set.push_back(fit(x.narrow(0, first, k)));
+  for (int64_t first = 0; first < x.size(0); first += k)
+    per_set.push_back(fit(x.narrow(0, first, k)));
   return at::cat(per_set);
 }
 
@@ -66,7 +69,8 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
     x = read_dataset(options.samples, "evaluate.samples", "/samples/x").flatten(1);
     trajectory_log_w = read_dataset(options.samples, "evaluate.samples", "/samples/log_w");
     pool = read_dataset(options.pool, "evaluate.pool", "/samples/x").flatten(1);
-    if (!options.iid.empty()) iid_x = read_dataset(options.iid, "evaluate.iid", "/samples/x").flatten(1);
+    if (!options.iid.empty())
+      iid_x = read_dataset(options.iid, "evaluate.iid", "/samples/x").flatten(1);
     JF_CHECK(x.size(0) % k == 0, "evaluate.samples holds ", x.size(0),
              " samples, not whole sets of sampler.group_size = ", k);
   });
@@ -93,11 +97,11 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
   run_agreed(comm, [&] { load_trained_model(config.residual.checkpoint, *residual); });
   const DivergenceOptions& divergence = config.estimate.divergence;
   const at::Tensor fixed_log_w = distributed_rows(comm, n, [&](int64_t first, int64_t count) {
-    return fixed_position_log_weights(*field, *residual,
-                                      x.narrow(0, first, count).to(at::TensorOptions().dtype(dtype).device(context.device)),
-                                      config.sampler.steps, config.estimate.quadrature, divergence,
-                                      {static_cast<uint64_t>(config.run.seed), RandomStream::hutchinson},
-                                      first);
+    return fixed_position_log_weights(
+        *field, *residual,
+        x.narrow(0, first, count).to(at::TensorOptions().dtype(dtype).device(context.device)),
+        config.sampler.steps, config.estimate.quadrature, divergence,
+        {static_cast<uint64_t>(config.run.seed), RandomStream::hutchinson}, first);
   });
 
   Metrics metrics;
@@ -144,14 +148,16 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
       record(name + "/graded_ap", scores.graded_ap.metric(""));
       record(name + "/jsd", scores.jsd.metric(""));
     }
-    record("equal/jsd", mean_jensen_shannon(importance_estimate(at::ones({sets, k}, x.options()), f),
-                                            mode_truth));
+    record("equal/jsd", mean_jensen_shannon(
+                            importance_estimate(at::ones({sets, k}, x.options()), f), mode_truth));
     if (iid_x.defined()) {
       const int64_t iid_sets = iid_x.size(0) / k;
-      const at::Tensor iid_f = evaluate_test_function(modes, mixture, iid_x.narrow(0, 0, iid_sets * k))
-                                   .view({iid_sets, k, -1});
-      record("iid/jsd", mean_jensen_shannon(importance_estimate(at::ones({iid_sets, k}, x.options()), iid_f),
-                                            mode_truth));
+      const at::Tensor iid_f =
+          evaluate_test_function(modes, mixture, iid_x.narrow(0, 0, iid_sets * k))
+              .view({iid_sets, k, -1});
+      record("iid/jsd",
+             mean_jensen_shannon(importance_estimate(at::ones({iid_sets, k}, x.options()), iid_f),
+                                 mode_truth));
     }
     file.write_scalar("/evaluate/sets", static_cast<double>(sets));
     file.commit();

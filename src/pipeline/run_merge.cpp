@@ -19,7 +19,8 @@ namespace {
 
 // Paths of merge.inputs, glob patterns expanded (sorted), in the order given.
 std::vector<std::string> input_paths(const std::string& inputs) {
-  JF_CHECK(!inputs.empty(), "merge.inputs is empty: give the partial files, e.g. \"out/part-*.h5\"");
+  JF_CHECK(!inputs.empty(),
+           "merge.inputs is empty: give the partial files, e.g. \"out/part-*.h5\"");
   std::vector<std::string> paths;
   std::istringstream list(inputs);
   std::string item;
@@ -54,9 +55,9 @@ void run_merge(const Config& config, StageContext& context) {
     std::vector<Partial> partials;
     for (const std::string& path : input_paths(config.merge.inputs)) {
       Partial partial{path, std::make_unique<ResultReader>(path)};
-      JF_CHECK(partial.reader->exists("/state") &&
-                   partial.reader->string_attribute("kind") == "partial",
-               "'", path, "' is not a partial results file (run with run.parts > 1)");
+      JF_CHECK(
+          partial.reader->exists("/state") && partial.reader->string_attribute("kind") == "partial",
+          "'", path, "' is not a partial results file (run with run.parts > 1)");
       partial.begin = partial.reader->int_attribute("set_begin");
       partial.end = partial.reader->int_attribute("set_end");
       partials.push_back(std::move(partial));

@@ -32,8 +32,8 @@ void print_comparison(const Metrics& iid, const Metrics& joint) {
   log::info("");
   log::info("quickstart: IID against joint sets (same number of samples)");
   log::info("  metric              IID                 joint");
-  for (const char* name : {"coverage_joint", "log_p", "rmse", "jsd_equal", "jsd_weighted",
-                           "mean_weight", "ess"}) {
+  for (const char* name :
+       {"coverage_joint", "log_p", "rmse", "jsd_equal", "jsd_weighted", "mean_weight", "ess"}) {
     const Metric* a = find(iid, name);
     const Metric* b = find(joint, name);
     if (a == nullptr || b == nullptr) continue;
@@ -89,7 +89,8 @@ void run_quickstart(const Config& config, StageContext& context) {
       file.write_scalar(std::string("/metrics/") + name, metric->value);
       file.write_scalar(std::string("/metrics/") + name + "_se", metric->standard_error);
     }
-    for (const auto& [prefix, metrics] : {std::pair{"iid_", &iid_metrics}, {"joint_", &joint_metrics}})
+    for (const auto& [prefix, metrics] :
+         {std::pair{"iid_", &iid_metrics}, {"joint_", &joint_metrics}})
       for (const Metric& metric : *metrics) {
         file.write_scalar("/metrics/" + std::string(prefix) + metric.name, metric.value);
         file.write_scalar("/metrics/" + std::string(prefix) + metric.name + "_se",

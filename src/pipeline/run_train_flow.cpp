@@ -67,9 +67,8 @@ void run_train_flow(const Config& config, StageContext& context) {
   log::info("train-flow: ", choice_name(config.model.kind, model_kind_choices()), " on ",
             data.total, " examples of shape [", list_text(data.sample_shape), "], ", steps,
             " steps of ", train.batch_size, ", resuming at step ", trainer.step());
-  const StepStats last =
-      trainer.run(residual_flow_closure(*network.field, nullptr, batches, seed),
-                  context.stop_requested);
+  const StepStats last = trainer.run(residual_flow_closure(*network.field, nullptr, batches, seed),
+                                     context.stop_requested);
 
   run_agreed(comm, [&] {
     if (!comm.is_root()) return;

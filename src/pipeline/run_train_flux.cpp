@@ -17,8 +17,8 @@
 #include "distributed/agreement.h"
 #include "distributed/partition.h"
 #include "io/result_file.h"
-#include "pipeline/model_factory.h"
 #include "pipeline/field_metrics.h"
+#include "pipeline/model_factory.h"
 #include "pipeline/provenance.h"
 #include "pipeline/training_setup.h"
 #include "sampling/field_samplers.h"
@@ -190,9 +190,10 @@ void run_train_flux(const Config& config, StageContext& context) {
     const int64_t n_ref = std::min<int64_t>(flux.samples, data.x.size(0));
     at::Tensor reference = data.x.narrow(0, 0, n_ref).to(at::kDouble);
     if (sampling.kind() == FieldSamplerKind::langevin)
-      reference = reference + sampling.sigma() * counter_normal({seed, RandomStream::exact_samples},
-                                                          int64_t{1} << 40, n_ref, field.dim())
-                                               .view(reference.sizes());
+      reference =
+          reference + sampling.sigma() * counter_normal({seed, RandomStream::exact_samples},
+                                                        int64_t{1} << 40, n_ref, field.dim())
+                                             .view(reference.sizes());
     const at::Tensor x = samples.to(at::kCPU, at::kDouble);
     ResultFile file(config.run.output);
     write_provenance(file, context, config, clock.seconds());

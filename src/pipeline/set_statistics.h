@@ -39,7 +39,7 @@ class SampleStatistics final : public SetStatistics {
 
   std::optional<MixtureMetrics> quality;
   std::optional<CoverageRadiusMetrics> coverage;  // when eval.reference is set
-  int64_t sets = 0;  // sets sampled (dropped ones included)
+  int64_t sets = 0;                               // sets sampled (dropped ones included)
 };
 
 // `estimate`: the estimators of MATH §5.1 and, when a mixture is known, the sample quality.

@@ -62,12 +62,14 @@ std::string flow_architecture_text(const FlowOptions& flow) {
                         ";flow.heads=", unet.heads());
 }
 
-void check_training_setup(const Config& config, const StageContext& context,
-                          const std::string& key, const std::string& checkpoint) {
+void check_training_setup(const Config& config, const StageContext& context, const std::string& key,
+                          const std::string& checkpoint) {
   JF_CHECK(!checkpoint.empty(), context.command, " needs ", key, ": the checkpoint to write");
-  JF_CHECK(config.train.trainer.autocast() == AutocastMode::off || config.run.dtype == Precision::float32,
+  JF_CHECK(config.train.trainer.autocast() == AutocastMode::off ||
+               config.run.dtype == Precision::float32,
            "train.autocast = bf16 needs run.dtype = float32 (bf16 autocast casts float32 "
-           "operations), not ", choice_name(config.run.dtype, precision_choices()));
+           "operations), not ",
+           choice_name(config.run.dtype, precision_choices()));
   if (!context.comm.is_root()) return;
   check_output_path(config.run.output, "run.output");
   check_output_path(checkpoint, key);

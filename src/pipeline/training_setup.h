@@ -31,8 +31,8 @@ TrainerOptions trainer_options(const Config& config, int64_t steps, const std::s
 // The checks of every trainer (call inside run_agreed): `checkpoint`, the value of option
 // `key`, must name a file, rank 0 must be able to write it and run.output, and
 // train.autocast = bf16 needs run.dtype = float32.
-void check_training_setup(const Config& config, const StageContext& context,
-                          const std::string& key, const std::string& checkpoint);
+void check_training_setup(const Config& config, const StageContext& context, const std::string& key,
+                          const std::string& checkpoint);
 
 // model.sample_shape, when given, must equal the data set's sample shape.
 void check_model_sample_shape(const ModelOptions& model, const std::vector<int64_t>& data_shape);

@@ -23,8 +23,8 @@ bool is_split(const BatchBlocks& blocks, int64_t group, int64_t group_size) {
   const IdRange group_members{group * group_size, (group + 1) * group_size};
   for (int q = 0; q < blocks.ranks; ++q) {
     const IdRange block = blocks.of(q);
-    const int64_t overlap = std::min(block.end, group_members.end) -
-                            std::max(block.begin, group_members.begin);
+    const int64_t overlap =
+        std::min(block.end, group_members.end) - std::max(block.begin, group_members.begin);
     if (overlap > 0 && overlap < group_size) return true;
   }
   return false;

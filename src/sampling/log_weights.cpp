@@ -31,10 +31,9 @@ at::Tensor base_velocity(const VelocityField& base, const at::Tensor& x, double 
 
 }  // namespace
 
-TrajectoryLogWeights::TrajectoryLogWeights(const VelocityField& base,
-                                           const VelocityField& residual, Quadrature quadrature,
-                                           DivergenceOptions divergence, RandomKey probe_key,
-                                           int64_t first_member)
+TrajectoryLogWeights::TrajectoryLogWeights(const VelocityField& base, const VelocityField& residual,
+                                           Quadrature quadrature, DivergenceOptions divergence,
+                                           RandomKey probe_key, int64_t first_member)
     : base_(base),
       residual_(residual),
       quadrature_(quadrature),

@@ -27,11 +27,14 @@ void SamplerOptions::validate(const std::string& section) const {
 }
 
 const ChoiceTable<Objective>& objective_choices() {
-  static const ChoiceTable<Objective> table{
-      {"iid", Objective::iid},       {"dpp", Objective::dpp},
-      {"hdpp", Objective::hdpp},     {"pg", Objective::pg},
-      {"chebyshev", Objective::chebyshev}, {"logbarrier", Objective::logbarrier},
-      {"reciprocal", Objective::reciprocal}, {"df", Objective::df}};
+  static const ChoiceTable<Objective> table{{"iid", Objective::iid},
+                                            {"dpp", Objective::dpp},
+                                            {"hdpp", Objective::hdpp},
+                                            {"pg", Objective::pg},
+                                            {"chebyshev", Objective::chebyshev},
+                                            {"logbarrier", Objective::logbarrier},
+                                            {"reciprocal", Objective::reciprocal},
+                                            {"df", Objective::df}};
   return table;
 }
 

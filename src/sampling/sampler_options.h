@@ -26,20 +26,20 @@ struct SamplerOptions {
   // Throws a collective Error naming `<section>.<option>` for an unusable value.
   void validate(const std::string& section = "sampler") const;
 
-  int64_t steps = 100;       // N Euler steps on t_k = k/N (MATH §1)
-  int64_t group_size = 10;   // K members per joint set
-  int64_t groups = 10000;    // G joint sets
+  int64_t steps = 100;          // N Euler steps on t_k = k/N (MATH §1)
+  int64_t group_size = 10;      // K members per joint set
+  int64_t groups = 10000;       // G joint sets
   int64_t batch_groups = 4096;  // sets integrated at once (bounds memory)
   Objective objective = Objective::iid;
   ScoreRegularization sr = ScoreRegularization::none;
-  double soft_power = 0.5;   // p of the soft rule t^p (MATH §4)
-  double lambda = 1.5;       // γ(t) = λ(1 − t) (MATH §4)
+  double soft_power = 0.5;  // p of the soft rule t^p (MATH §4)
+  double lambda = 1.5;      // γ(t) = λ(1 − t) (MATH §4)
   GradThrough grad_through = GradThrough::endpoint;
   FeatureMap features = FeatureMap::identity;
-  int64_t pool_size = 2;     // output side of the average pool (features = avg_pool)
-  int64_t chebyshev_degree = 8;  // m of the Chebyshev log-det (MATH §3)
+  int64_t pool_size = 2;            // output side of the average pool (features = avg_pool)
+  int64_t chebyshev_degree = 8;     // m of the Chebyshev log-det (MATH §3)
   double df_quality_radius2 = 0.0;  // ρ² of DiverseFlow's quality; 0: χ²_d 99.5 % (MATH §3.1)
-  bool drop_nonfinite = false;  // drop members whose state becomes NaN/Inf instead of failing
+  bool drop_nonfinite = false;      // drop members whose state becomes NaN/Inf instead of failing
 
   bool coupled() const { return objective != Objective::iid && lambda != 0.0; }
 };

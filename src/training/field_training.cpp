@@ -67,9 +67,8 @@ FieldBatchLoss flux_matching_objective(const FluxModelImpl& model, const at::Ten
   const at::Tensor sigma_tensor = at::full({}, sigma, x.options());
   const FieldFunction f = [&](const at::Tensor& z) { return field.forward(z, sigma_tensor); };
   const ScoreFunction score = [&](const at::Tensor& z) { return kde_score(z, clean, sigma2); };
-  const at::Tensor loss =
-      flux_matching_per_sample(f, score, x0, sigma2, horizon, noise, options.divergence(),
-                               options.sensitivity());
+  const at::Tensor loss = flux_matching_per_sample(f, score, x0, sigma2, horizon, noise,
+                                                   options.divergence(), options.sensitivity());
 
   const at::Tensor mean_loss = loss.mean();
   const at::Tensor s =

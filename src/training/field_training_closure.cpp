@@ -21,10 +21,9 @@ LossClosure field_training_closure(const FluxModelImpl& model, ShardedBatches& b
     for (int64_t first = 0; first < batch.size(); first += size) {
       const at::Tensor x = batch.x.narrow(0, first, size);
       const BatchPosition position{batch.position.step, batch.position.first + first};
-      const FieldBatchLoss result =
-          options.loss() == FieldLoss::flux
-              ? flux_matching_objective(model, x, options, seed, position)
-              : dsm_objective(model, x, options, seed, position);
+      const FieldBatchLoss result = options.loss() == FieldLoss::flux
+                                        ? flux_matching_objective(model, x, options, seed, position)
+                                        : dsm_objective(model, x, options, seed, position);
       objective = objective.defined() ? objective + result.objective : result.objective;
       if (first == 0 && last != nullptr) *last = result;
     }

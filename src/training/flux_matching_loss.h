@@ -79,9 +79,9 @@ struct ChainNoise {
 // by a second backward w.r.t. the input only, ĝ_i detached as `sensitivity` says, and
 // −2⟨f(x0_i) − ŝ(x0_i), ĝ_i⟩. x0: [b, ...] the chains' detached starting points. Returns [b],
 // differentiable in the field's parameters through f(x0) only.
-at::Tensor flux_matching_per_sample(
-    const FieldFunction& field, const ScoreFunction& score, const at::Tensor& x0, double sigma2,
-    HorizonDraw horizon, const ChainNoise& noise, DivergenceMode mode,
-    ChainSensitivity sensitivity = ChainSensitivity::cross_chain);
+at::Tensor flux_matching_per_sample(const FieldFunction& field, const ScoreFunction& score,
+                                    const at::Tensor& x0, double sigma2, HorizonDraw horizon,
+                                    const ChainNoise& noise, DivergenceMode mode,
+                                    ChainSensitivity sensitivity = ChainSensitivity::cross_chain);
 
 }  // namespace jointflow

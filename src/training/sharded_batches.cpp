@@ -49,10 +49,10 @@ void ShardedBatchesOptions::validate(const std::string& section) const {
     throw Error(concat(section, ".batch_size = ", batch_size(), " must be positive"),
                 /*collective=*/true);
   if (unit() <= 0 || batch_size() % unit() != 0)
-    throw Error(concat(section, ".batch_size = ", batch_size(),
-                       " must be a positive multiple of the ", unit(),
-                       " examples that share one loss term"),
-                /*collective=*/true);
+    throw Error(
+        concat(section, ".batch_size = ", batch_size(), " must be a positive multiple of the ",
+               unit(), " examples that share one loss term"),
+        /*collective=*/true);
 }
 
 IdRange ShardedBatchesOptions::block(int parts, int part) const {

@@ -61,8 +61,8 @@ class ShardedBatches {
  public:
   // Collective. `data` holds rows [first_row, first_row + data.size(0)) of the N examples:
   // either all of them on every rank (first_row 0), or each rank a contiguous block, the blocks
-  // in rank order covering 0..N−1 (distributed/partition.h block_of gives one such split). `data` may
-  // live on any device. Throws an Error on every rank when the ranks' rows fit neither case.
+  // in rank order covering 0..N−1 (distributed/partition.h block_of gives one such split). `data`
+  // may live on any device. Throws an Error on every rank when the ranks' rows fit neither case.
   ShardedBatches(at::Tensor data, int64_t first_row, ShardedBatchesOptions options,
                  Communicator& comm);
 

@@ -32,25 +32,32 @@ const ChoiceTable<LrSchedule>& lr_schedule_choices() {
 
 void TrainerOptions::validate(const std::string& section) const {
   const auto key = [&](const char* name) { return section + "." + name; };
-  JF_CHECK_COLLECTIVE(std::isfinite(lr()) && lr() > 0, concat(key("lr"), " = ", lr(), " must be positive"));
+  JF_CHECK_COLLECTIVE(std::isfinite(lr()) && lr() > 0,
+                      concat(key("lr"), " = ", lr(), " must be positive"));
   JF_CHECK_COLLECTIVE(std::isfinite(weight_decay()) && weight_decay() >= 0,
-          concat(key("weight_decay"), " = ", weight_decay(), " must be non-negative"));
-  JF_CHECK_COLLECTIVE(beta1() >= 0 && beta1() < 1, concat(key("beta1"), " = ", beta1(), " must lie in [0, 1)"));
-  JF_CHECK_COLLECTIVE(beta2() >= 0 && beta2() < 1, concat(key("beta2"), " = ", beta2(), " must lie in [0, 1)"));
-  JF_CHECK_COLLECTIVE(std::isfinite(eps()) && eps() > 0, concat(key("eps"), " = ", eps(), " must be positive"));
+                      concat(key("weight_decay"), " = ", weight_decay(), " must be non-negative"));
+  JF_CHECK_COLLECTIVE(beta1() >= 0 && beta1() < 1,
+                      concat(key("beta1"), " = ", beta1(), " must lie in [0, 1)"));
+  JF_CHECK_COLLECTIVE(beta2() >= 0 && beta2() < 1,
+                      concat(key("beta2"), " = ", beta2(), " must lie in [0, 1)"));
+  JF_CHECK_COLLECTIVE(std::isfinite(eps()) && eps() > 0,
+                      concat(key("eps"), " = ", eps(), " must be positive"));
   JF_CHECK_COLLECTIVE(warmup_steps() >= 0,
-          concat(key("warmup_steps"), " = ", warmup_steps(), " must be non-negative"));
-  JF_CHECK_COLLECTIVE(std::isfinite(clip_norm()) && clip_norm() >= 0,
-          concat(key("clip_norm"), " = ", clip_norm(), " must be non-negative (0 = off)"));
-  JF_CHECK_COLLECTIVE(ema_decay() >= 0 && ema_decay() < 1,
-          concat(key("ema_decay"), " = ", ema_decay(), " must lie in [0, 1) (0 = off)"));
+                      concat(key("warmup_steps"), " = ", warmup_steps(), " must be non-negative"));
+  JF_CHECK_COLLECTIVE(
+      std::isfinite(clip_norm()) && clip_norm() >= 0,
+      concat(key("clip_norm"), " = ", clip_norm(), " must be non-negative (0 = off)"));
+  JF_CHECK_COLLECTIVE(
+      ema_decay() >= 0 && ema_decay() < 1,
+      concat(key("ema_decay"), " = ", ema_decay(), " must lie in [0, 1) (0 = off)"));
   JF_CHECK_COLLECTIVE(steps() >= 0, concat(key("steps"), " = ", steps(), " must be non-negative"));
-  JF_CHECK_COLLECTIVE(checkpoint_every() >= 0,
-          concat(key("checkpoint_every"), " = ", checkpoint_every(), " must be non-negative"));
+  JF_CHECK_COLLECTIVE(checkpoint_every() >= 0, concat(key("checkpoint_every"), " = ",
+                                                      checkpoint_every(), " must be non-negative"));
   JF_CHECK_COLLECTIVE(checkpoint_every() == 0 || !checkpoint().empty(),
-          concat(key("checkpoint_every"), " = ", checkpoint_every(), " needs ", key("checkpoint"),
-                 " (a file path)"));
-  JF_CHECK_COLLECTIVE(log_every() >= 0, concat(key("log_every"), " = ", log_every(), " must be non-negative"));
+                      concat(key("checkpoint_every"), " = ", checkpoint_every(), " needs ",
+                             key("checkpoint"), " (a file path)"));
+  JF_CHECK_COLLECTIVE(log_every() >= 0,
+                      concat(key("log_every"), " = ", log_every(), " must be non-negative"));
 }
 
 double learning_rate(const TrainerOptions& options, int64_t step) {
@@ -98,8 +105,8 @@ Trainer::Trainer(torch::nn::Module& model, Communicator& comm, TrainerOptions op
             trained_[0].device(), ") on ", comm_.size(), " rank(s), ",
             choice_name(options_.optimizer(), optimizer_choices()), " lr ", options_.lr(),
             ", warm-up ", options_.warmup_steps(), ", ",
-            choice_name(options_.schedule(), lr_schedule_choices()), ", clip ", options_.clip_norm(),
-            ", EMA ", options_.ema_decay());
+            choice_name(options_.schedule(), lr_schedule_choices()), ", clip ",
+            options_.clip_norm(), ", EMA ", options_.ema_decay());
 }
 
 Trainer::~Trainer() = default;

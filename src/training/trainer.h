@@ -52,7 +52,8 @@ struct TrainerOptions {
   // The global gradient norm is clipped to this; 0 = off.
   TORCH_ARG(double, clip_norm) = 0.0;
   // d of the EMA: after t steps the shadow is the bias-corrected average
-  // Σᵢ dᵗ⁻ⁱ θᵢ · (1 − d)/(1 − dᵗ) of the iterates θ₁…θₜ (the initial weights get no weight); 0 = off.
+  // Σᵢ dᵗ⁻ⁱ θᵢ · (1 − d)/(1 − dᵗ) of the iterates θ₁…θₜ (the initial weights get no weight); 0 =
+  // off.
   TORCH_ARG(double, ema_decay) = 0.0;
   // Precision of the loss closure's forward pass (autocast_scope.h); bf16 needs float32
   // parameters. The backward pass, the all-reduce and the optimizer stay in float32.

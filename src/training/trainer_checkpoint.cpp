@@ -96,8 +96,8 @@ std::vector<at::Tensor> read_tensors(torch::serialize::InputArchive& archive,
   c10::IValue stored_names;
   JF_CHECK(archive.try_read(prefix + "/names", stored_names) && stored_names.isString(), where,
            " has no '", prefix, "' section; it is not a checkpoint of this trainer");
-  JF_CHECK(stored_names.toStringRef() == joined(names), where, " holds ", prefix,
-           " named [", stored_names.toStringRef(), "] but the model has [", joined(names),
+  JF_CHECK(stored_names.toStringRef() == joined(names), where, " holds ", prefix, " named [",
+           stored_names.toStringRef(), "] but the model has [", joined(names),
            "]; it was written for another model");
   std::vector<at::Tensor> tensors(like.size());
   for (size_t i = 0; i < like.size(); ++i) {
@@ -105,9 +105,9 @@ std::vector<at::Tensor> read_tensors(torch::serialize::InputArchive& archive,
              " lacks ", prefix, " '", names[i], "'; the file is corrupt");
     JF_CHECK(
         tensors[i].sizes() == like[i].sizes() && tensors[i].scalar_type() == like[i].scalar_type(),
-        where, " holds ", prefix, " '", names[i], "' as ",
-        tensors[i].scalar_type(), tensors[i].sizes(), " but the model has ", like[i].scalar_type(),
-        like[i].sizes(), "; it was written for another model");
+        where, " holds ", prefix, " '", names[i], "' as ", tensors[i].scalar_type(),
+        tensors[i].sizes(), " but the model has ", like[i].scalar_type(), like[i].sizes(),
+        "; it was written for another model");
   }
   return tensors;
 }
@@ -249,9 +249,9 @@ void load_trained_model(const std::string& path, torch::nn::Module& model, bool 
   try {
     archive.load_from(bytes, parameters[0].device());
     c10::IValue format;
-    JF_CHECK(archive.try_read("format", format) && format.isString() &&
-                 format.toStringRef() == kFormat,
-             where, " is not a jointflow checkpoint (format '", kFormat, "')");
+    JF_CHECK(
+        archive.try_read("format", format) && format.isString() && format.toStringRef() == kFormat,
+        where, " is not a jointflow checkpoint (format '", kFormat, "')");
     loaded_parameters =
         read_tensors(archive, use_ema ? "ema" : "parameters", parameter_names, parameters, where);
     loaded_buffers = read_tensors(archive, "buffers", buffer_names, buffers, where);

@@ -60,16 +60,16 @@ BenchOptions parse_arguments(int argc, char** argv) {
   BenchOptions options;
   std::string shape = "1,28,28";
   po::options_description description("options");
-  description.add_options()
-      ("network", po::value(&options.network)->default_value(options.network), "unet or mlp")
-      ("shape", po::value(&shape)->default_value(shape), "C,H,W for unet, d for mlp")
-      ("batch", bench::positive(&options.batch, "batch"), "examples per step")
-      ("steps", bench::positive(&options.steps, "steps"), "timed steps after one warm-up step")
-      ("repetitions", bench::positive(&options.repetitions, "repetitions"),
-       "interleaved repetitions per loss (the median is reported)")
-      ("threads", bench::positive(&options.threads, "threads"), "LibTorch threads")
-      ("channels", bench::positive(&options.channels, "channels"), "UNet base channels")
-      ("device", po::value(&options.device)->default_value(options.device), "cpu or cuda");
+  description.add_options()("network", po::value(&options.network)->default_value(options.network),
+                            "unet or mlp")("shape", po::value(&shape)->default_value(shape),
+                                           "C,H,W for unet, d for mlp")(
+      "batch", bench::positive(&options.batch, "batch"), "examples per step")(
+      "steps", bench::positive(&options.steps, "steps"), "timed steps after one warm-up step")(
+      "repetitions", bench::positive(&options.repetitions, "repetitions"),
+      "interleaved repetitions per loss (the median is reported)")(
+      "threads", bench::positive(&options.threads, "threads"), "LibTorch threads")(
+      "channels", bench::positive(&options.channels, "channels"), "UNet base channels")(
+      "device", po::value(&options.device)->default_value(options.device), "cpu or cuda");
   bench::parse_command_line(
       argc, argv,
       "usage: bench_flux [options]\n"

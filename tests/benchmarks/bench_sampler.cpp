@@ -44,20 +44,20 @@ BenchOptions parse_arguments(int argc, char** argv) {
   BenchOptions options;
   std::string objectives = "dpp";
   boost::program_options::options_description description("options");
-  description.add_options()
-      ("sets", bench::positive(&options.sets, "sets"), "joint sets per configuration")
-      ("group-size", bench::positive(&options.group_size, "group-size"), "K, members per set")
-      ("steps", bench::positive(&options.steps, "steps"), "Euler steps")
-      ("repetitions", bench::positive(&options.repetitions, "repetitions"),
-       "interleaved repetitions (the median is reported)")
-      ("threads", bench::positive(&options.threads, "threads"), "LibTorch threads")
-      ("batch-groups", bench::positive(&options.batch_groups, "batch-groups"), "sets per batch")
-      ("objectives", boost::program_options::value(&objectives)->default_value(objectives),
-       "coupled objectives, comma-separated; IID always runs")
-      ("device", boost::program_options::value(&options.device)->default_value(options.device),
-       "cpu or cuda (GPU 0)")
-      ("dtype", boost::program_options::value(&options.dtype)->default_value(options.dtype),
-       "float64 or float32");
+  description.add_options()("sets", bench::positive(&options.sets, "sets"),
+                            "joint sets per configuration")(
+      "group-size", bench::positive(&options.group_size, "group-size"), "K, members per set")(
+      "steps", bench::positive(&options.steps, "steps"), "Euler steps")(
+      "repetitions", bench::positive(&options.repetitions, "repetitions"),
+      "interleaved repetitions (the median is reported)")(
+      "threads", bench::positive(&options.threads, "threads"), "LibTorch threads")(
+      "batch-groups", bench::positive(&options.batch_groups, "batch-groups"), "sets per batch")(
+      "objectives", boost::program_options::value(&objectives)->default_value(objectives),
+      "coupled objectives, comma-separated; IID always runs")(
+      "device", boost::program_options::value(&options.device)->default_value(options.device),
+      "cpu or cuda (GPU 0)")(
+      "dtype", boost::program_options::value(&options.dtype)->default_value(options.dtype),
+      "float64 or float32");
   bench::parse_command_line(
       argc, argv,
       "usage: bench_sampler [options]\n"
@@ -156,9 +156,8 @@ int run(int argc, char** argv) {
               << choice_name(c.sr, score_regularization_choices()) << "\", \"sets\": " << bench.sets
               << ", \"K\": " << bench.group_size << ", \"steps\": " << bench.steps
               << ", \"member_steps_per_s\": " << member_steps / seconds
-              << ", \"seconds\": " << seconds
-              << ", \"cpu_seconds\": " << median(c.cpu_seconds) << ", \"threads\": " << bench.threads
-              << ", \"batch_groups\": " << bench.batch_groups
+              << ", \"seconds\": " << seconds << ", \"cpu_seconds\": " << median(c.cpu_seconds)
+              << ", \"threads\": " << bench.threads << ", \"batch_groups\": " << bench.batch_groups
               << ", \"repetitions\": " << bench.repetitions << ", \"dtype\": \"" << bench.dtype
               << "\", \"device\": \"" << bench.device << "\""
               << ", \"load_before\": " << load_before << ", \"load_after\": " << load_after

@@ -70,8 +70,8 @@ TEST(Datasets, DigitsClassesSizeAndScale) {
   // 2×2 area averages of pixels p ∈ 0..16 scaled by p/8 − 1.
   const LabelledImages digits = read_digits(default_digits_path());
   const at::Tensor first = digits.images[0].to(at::kDouble) / 8.0 - 1.0;
-  EXPECT_NEAR(data.x[0][0][0][1].item<double>(), first.narrow(0, 0, 2).narrow(1, 2, 2).mean().item<double>(),
-              1e-12);
+  EXPECT_NEAR(data.x[0][0][0][1].item<double>(),
+              first.narrow(0, 0, 2).narrow(1, 2, 2).mean().item<double>(), 1e-12);
   EXPECT_GE(data.x.min().item<double>(), -1.0);
   EXPECT_LE(data.x.max().item<double>(), 1.0);
 
@@ -90,8 +90,8 @@ TEST(Datasets, MixtureDrawsAreKeyedByGlobalIndex) {
   LocalCommunicator comm;
   const Dataset data = load_dataset(options, comm, at::kDouble);
   EXPECT_EQ(data.sample_shape, (std::vector<int64_t>{2}));
-  EXPECT_TRUE(at::equal(data.x, sample_mixture(named_mixture("gmm2d"),
-                                               {4, RandomStream::exact_samples}, 0, 50)));
+  EXPECT_TRUE(at::equal(
+      data.x, sample_mixture(named_mixture("gmm2d"), {4, RandomStream::exact_samples}, 0, 50)));
   options.examples = 0;
   EXPECT_THROW(options.validate(), Error);
 }

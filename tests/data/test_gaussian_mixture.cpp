@@ -74,8 +74,8 @@ TEST(SampleMixture, MomentsMatchTheMixture) {
   const at::Tensor x = sample_mixture(mixture, {11, RandomStream::exact_samples}, 0, n);
   const at::Tensor mean = (mixture.weights.unsqueeze(1) * mixture.means).sum(0);
   // Per-dimension variance of the mixture: Σ π (S + μ²) − mean².
-  const at::Tensor second = (mixture.weights.unsqueeze(1) *
-                             (mixture.stds.pow(2) + mixture.means.pow(2))).sum(0);
+  const at::Tensor second =
+      (mixture.weights.unsqueeze(1) * (mixture.stds.pow(2) + mixture.means.pow(2))).sum(0);
   const at::Tensor variance = second - mean.pow(2);
   const at::Tensor sample_mean = x.mean(0);
   for (int64_t j = 0; j < 2; ++j) {

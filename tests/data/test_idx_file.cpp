@@ -159,7 +159,8 @@ TEST(FashionMnist, TestSplitLoadsScaledAndResized) {
   EXPECT_LE(data.x.max().item<double>(), 1.0);
   // Area resizing keeps the mean brightness.
   const at::Tensor images = read_idx_images(dir + "/t10k-images-idx3-ubyte.gz");
-  const at::Tensor kept = images.index_select(0, at::isin(labels, at::tensor({1, 7})).nonzero().flatten());
+  const at::Tensor kept =
+      images.index_select(0, at::isin(labels, at::tensor({1, 7})).nonzero().flatten());
   EXPECT_NEAR(data.x.mean().item<double>(),
               kept.to(at::kDouble).mean().item<double>() / 127.5 - 1.0, 1e-5);
 }

@@ -17,8 +17,7 @@ TEST(CoverageRadius, WorstReferenceToItsNearestMember) {
   // Against {0, 3, 10}: every reference is a member → R = 0. Against {5}: R = max(5, 2, 5) = 5.
   const at::Tensor reference = column({0, 3, 10});
   EXPECT_DOUBLE_EQ(coverage_radius(reference, column({1, 9}).unsqueeze(0)).item<double>(), 2.0);
-  EXPECT_DOUBLE_EQ(coverage_radius(reference, column({0, 3, 10}).unsqueeze(0)).item<double>(),
-                   0.0);
+  EXPECT_DOUBLE_EQ(coverage_radius(reference, column({0, 3, 10}).unsqueeze(0)).item<double>(), 0.0);
   // Euclidean in 2-D: reference (3, 4) and member (0, 0) → 5.
   const at::Tensor radius = coverage_radius(at::tensor({3.0, 4.0}, at::kDouble).view({1, 2}),
                                             at::zeros({1, 1, 2}, at::kDouble));

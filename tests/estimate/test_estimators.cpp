@@ -70,8 +70,8 @@ TEST(Estimators, MatchHandComputedValues) {
   ImportanceAccumulator accumulator(2);
   accumulator.add(w, f);
   const ImportanceSummary summary = accumulator.finish();
-  EXPECT_TRUE(at::allclose(summary.self_normalized, at::tensor({7.0 / 9, 15.0 / 9}, kDouble), 0,
-                           1e-15));
+  EXPECT_TRUE(
+      at::allclose(summary.self_normalized, at::tensor({7.0 / 9, 15.0 / 9}, kDouble), 0, 1e-15));
   EXPECT_TRUE(at::allclose(summary.self_normalized_se,
                            at::tensor({1.0 / 9, 4.0 / 3}, kDouble) / 1.5, 0, 1e-15));
 }

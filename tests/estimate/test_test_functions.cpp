@@ -16,7 +16,8 @@ double normal_cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
 // P(n·x < c) for x ~ N(μ, diag σ²) with ‖n‖ = 1.
 double half_plane_mass(const at::Tensor& n, double c, const at::Tensor& mu, const at::Tensor& sd) {
-  return normal_cdf((c - (n * mu).sum().item<double>()) / (n * sd).pow(2).sum().sqrt().item<double>());
+  return normal_cdf((c - (n * mu).sum().item<double>()) /
+                    (n * sd).pow(2).sum().sqrt().item<double>());
 }
 
 TEST(ExactExpectation, NearestMeanCellsOfTwoComponentsAreHalfPlaneMasses) {

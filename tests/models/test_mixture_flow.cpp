@@ -52,8 +52,9 @@ TEST_P(MixtureFlowIdentities, ScoreMatchesFiniteDifferencesOfLogDensity) {
   for (int64_t j = 0; j < x.size(1); ++j) {
     at::Tensor step = at::zeros_like(x);
     step.select(1, j).fill_(h);
-    const at::Tensor central = (flow.log_prob(x + step, scalar_time(t)) -
-                                flow.log_prob(x - step, scalar_time(t))) / (2 * h);
+    const at::Tensor central =
+        (flow.log_prob(x + step, scalar_time(t)) - flow.log_prob(x - step, scalar_time(t))) /
+        (2 * h);
     EXPECT_LT(max_abs_diff(central, score.select(1, j)), 1e-8) << "dimension " << j;
   }
 }
@@ -96,10 +97,8 @@ TEST_P(MixtureFlowIdentities, VelocitySatisfiesTheContinuityEquation) {
     const at::Tensor xd = x.detach();
     const at::Tensor dt_log_p =
         (flow.log_prob(xd, scalar_time(t + h)) - flow.log_prob(xd, scalar_time(t - h))) / (2 * h);
-    const at::Tensor residual =
-        dt_log_p + divergence + (v * flow.score(xd, scalar_time(t))).sum(1);
-    EXPECT_LT(residual.abs().max().item<double>() / (1 + dt_log_p.abs().max().item<double>()),
-              1e-7)
+    const at::Tensor residual = dt_log_p + divergence + (v * flow.score(xd, scalar_time(t))).sum(1);
+    EXPECT_LT(residual.abs().max().item<double>() / (1 + dt_log_p.abs().max().item<double>()), 1e-7)
         << "t = " << t;
   }
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../io/python_check.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "distributed/counter_rng.h"
@@ -16,7 +17,6 @@
 #include "models/torchscript_velocity.h"
 #include "sampling/joint_sampler.h"
 #include "support/tempdir.h"
-#include "../io/python_check.h"
 
 namespace jointflow {
 namespace {
@@ -36,8 +36,9 @@ class TorchScriptVelocityTest : public testing::Test {
   static void SetUpTestSuite() {
     log::configure(0, log::Level::quiet);
     if (run_command("/usr/bin/python3 -c 'import torch, h5py'").status != 0) {
-      skip_reason_ = "/usr/bin/python3 with torch and h5py (python3-torch, python3-h5py) is "
-                     "needed to export the TorchScript module";
+      skip_reason_ =
+          "/usr/bin/python3 with torch and h5py (python3-torch, python3-h5py) is "
+          "needed to export the TorchScript module";
       return;
     }
     dir_ = new TempDir();

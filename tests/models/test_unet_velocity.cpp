@@ -81,9 +81,9 @@ TEST(UNetVelocity, OptionErrorsNameTheOption) {
   };
   EXPECT_NE(message(UNetVelocityOptions({1, 8, 8}).channels(6).groups(4)).find("flow.channels"),
             std::string::npos);
-  EXPECT_NE(message(UNetVelocityOptions({1, 8, 8}).attention_levels({3})).find(
-                "flow.attention_levels"),
-            std::string::npos);
+  EXPECT_NE(
+      message(UNetVelocityOptions({1, 8, 8}).attention_levels({3})).find("flow.attention_levels"),
+      std::string::npos);
   EXPECT_NE(message(UNetVelocityOptions({8})).find("{channels, height, width}"), std::string::npos);
 }
 

@@ -76,8 +76,12 @@ TEST_F(CudaFlow, EachRankDrivesTheGpuOfItsNodeLocalRank) {
 }
 
 TEST_F(CudaFlow, UNetAndItsDoubleBackwardMatchTheCpu) {
-  UNetVelocity model(UNetVelocityOptions({1, 9, 9}).channels(8).groups(4).channel_multipliers({1, 2})
-                         .attention_levels({1}).seed(4));
+  UNetVelocity model(UNetVelocityOptions({1, 9, 9})
+                         .channels(8)
+                         .groups(4)
+                         .channel_multipliers({1, 2})
+                         .attention_levels({1})
+                         .seed(4));
   model->to(at::kDouble);
   const at::Tensor x = at::randn({3, 1, 9, 9}, at::kDouble);
   const at::Tensor t = at::tensor({0.2, 0.5, 0.9}, at::kDouble);
@@ -88,8 +92,7 @@ TEST_F(CudaFlow, UNetAndItsDoubleBackwardMatchTheCpu) {
     const at::Tensor input = x.to(device).requires_grad_(true);
     const at::Tensor v = model->velocity(input, t.to(device));
     const at::Tensor div = divergence(v, input, options, probes, /*create_graph=*/true);
-    return std::make_pair(v.detach().cpu(),
-                          torch::autograd::grad({div.sum()}, {input})[0].cpu());
+    return std::make_pair(v.detach().cpu(), torch::autograd::grad({div.sum()}, {input})[0].cpu());
   };
   const auto [v_cpu, g_cpu] = gradient_of_divergence(at::kCPU);
   const auto [v_gpu, g_gpu] = gradient_of_divergence(device_);

@@ -53,10 +53,9 @@ class TrainFlow : public testing::Test {
   }
 
   void run(const Config& config) {
-    StageContext context{comm_, at::kCPU, "train-flow", [](const Config&) { return "test"; },
-                         [](const std::string&) -> Config {
-                           throw Error("train-flow does not read configs back");
-                         }};
+    StageContext context{
+        comm_, at::kCPU, "train-flow", [](const Config&) { return "test"; },
+        [](const std::string&) -> Config { throw Error("train-flow does not read configs back"); }};
     run_train_flow(config, context);
   }
 

@@ -93,14 +93,14 @@ TEST(JointNormalizationAtTimeZero, TheExactFlowHasNoDiversityVelocity) {
   EXPECT_TRUE(at::equal(x_dot, v));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ObjectivesRegularizationsAndTimes, JointNormalization,
-    testing::Values(Case{Objective::dpp, ScoreRegularization::none, 0.1},
-                    Case{Objective::dpp, ScoreRegularization::none, 0.6},
-                    Case{Objective::dpp, ScoreRegularization::hard, 0.3},
-                    Case{Objective::dpp, ScoreRegularization::soft, 0.8},
-                    Case{Objective::pg, ScoreRegularization::hard, 0.5},
-                    Case{Objective::reciprocal, ScoreRegularization::none, 0.9}));
+INSTANTIATE_TEST_SUITE_P(ObjectivesRegularizationsAndTimes, JointNormalization,
+                         testing::Values(Case{Objective::dpp, ScoreRegularization::none, 0.1},
+                                         Case{Objective::dpp, ScoreRegularization::none, 0.6},
+                                         Case{Objective::dpp, ScoreRegularization::hard, 0.3},
+                                         Case{Objective::dpp, ScoreRegularization::soft, 0.8},
+                                         Case{Objective::pg, ScoreRegularization::hard, 0.5},
+                                         Case{Objective::reciprocal, ScoreRegularization::none,
+                                              0.9}));
 
 }  // namespace
 }  // namespace jointflow

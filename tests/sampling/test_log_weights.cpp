@@ -59,8 +59,8 @@ const DivergenceOptions kExact{};
 // the rate accumulated by TrajectoryLogWeights on an N-step Euler grid.
 double max_path_error(const Flows& flows, const VelocityField& driver, at::Tensor x,
                       Quadrature quadrature, int64_t steps) {
-  TrajectoryLogWeights weights(flows.v, flows.r, quadrature, kExact,
-                               {1, RandomStream::hutchinson}, 0);
+  TrajectoryLogWeights weights(flows.v, flows.r, quadrature, kExact, {1, RandomStream::hutchinson},
+                               0);
   const double dt = 1.0 / static_cast<double>(steps);
   for (int64_t k = 0; k < steps; ++k) {
     const double t = static_cast<double>(k) * dt;
@@ -218,8 +218,8 @@ TEST(Divergence, HutchinsonAgreesWithExactInExpectation) {
       << "exact " << exact << " estimate " << estimate;
   // Probes depend on the global id only: a sub-block of rows reproduces its estimates.
   const at::Tensor rows = x.detach().narrow(0, 3, 4).requires_grad_(true);
-  const at::Tensor part =
-      divergence(flows.r.velocity(rows, t), rows, hutchinson, {{9, RandomStream::hutchinson}, 3, 0});
+  const at::Tensor part = divergence(flows.r.velocity(rows, t), rows, hutchinson,
+                                     {{9, RandomStream::hutchinson}, 3, 0});
   EXPECT_LT((part - estimate.narrow(0, 3, 4)).abs().max().item<double>(), 1e-12);
 }
 

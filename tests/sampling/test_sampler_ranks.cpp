@@ -85,14 +85,21 @@ TEST_P(SamplerRankInvariance, SamplesAndMetricsMatchOneRank) {
 INSTANTIATE_TEST_SUITE_P(
     Objectives, SamplerRankInvariance,
     ::testing::Values(
-        Case{"iid", Objective::iid, ScoreRegularization::none, GradThrough::endpoint, 10, 50, 16, "gmm8d"},
-        Case{"dpp_hard", Objective::dpp, ScoreRegularization::hard, GradThrough::endpoint, 10, 31, 8, "gmm8d"},
-        Case{"pg_soft_model", Objective::pg, ScoreRegularization::soft, GradThrough::model, 4, 11, 5, "gmm2d"},
-        Case{"dpp_k64_split", Objective::dpp, ScoreRegularization::hard, GradThrough::endpoint, 64, 3, 2, "gmm2d"},
+        Case{"iid", Objective::iid, ScoreRegularization::none, GradThrough::endpoint, 10, 50, 16,
+             "gmm8d"},
+        Case{"dpp_hard", Objective::dpp, ScoreRegularization::hard, GradThrough::endpoint, 10, 31,
+             8, "gmm8d"},
+        Case{"pg_soft_model", Objective::pg, ScoreRegularization::soft, GradThrough::model, 4, 11,
+             5, "gmm2d"},
+        Case{"dpp_k64_split", Objective::dpp, ScoreRegularization::hard, GradThrough::endpoint, 64,
+             3, 2, "gmm2d"},
         // Measured at 3 ranks on an Intel Xeon: 2.1e-10 (64 members over 20 steps of hdpp).
-        Case{"hdpp_soft_k64", Objective::hdpp, ScoreRegularization::soft, GradThrough::model, 64, 2, 2, "gmm2d", 1e-9},
-        Case{"df", Objective::df, ScoreRegularization::none, GradThrough::endpoint, 10, 7, 7, "gmm8d"},
-        Case{"logbarrier_k5", Objective::logbarrier, ScoreRegularization::hard, GradThrough::endpoint, 5, 7, 3, "gmm2d3"}),
+        Case{"hdpp_soft_k64", Objective::hdpp, ScoreRegularization::soft, GradThrough::model, 64, 2,
+             2, "gmm2d", 1e-9},
+        Case{"df", Objective::df, ScoreRegularization::none, GradThrough::endpoint, 10, 7, 7,
+             "gmm8d"},
+        Case{"logbarrier_k5", Objective::logbarrier, ScoreRegularization::hard,
+             GradThrough::endpoint, 5, 7, 3, "gmm2d3"}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 }  // namespace

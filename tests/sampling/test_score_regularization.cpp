@@ -15,7 +15,8 @@ TEST(ScoreRegularization, KeepsMovesThatDoNotLowerTheDensity) {
   // α ≥ 0 (first row: along the score; second: orthogonal) → unchanged by every rule.
   const at::Tensor g = at::tensor({1.0, 2.0, 3.0, 0.0}, kDouble).reshape({2, 2});
   const at::Tensor s = at::tensor({2.0, 0.0, 0.0, 5.0}, kDouble).reshape({2, 2});
-  for (auto rule : {ScoreRegularization::none, ScoreRegularization::soft, ScoreRegularization::hard})
+  for (auto rule :
+       {ScoreRegularization::none, ScoreRegularization::soft, ScoreRegularization::hard})
     EXPECT_TRUE(at::equal(regularize_diversity_gradient(rule, g, s, 0.7, 0.5), g));
 }
 
@@ -48,7 +49,8 @@ TEST(ScoreRegularization, SoftRemovesTheFractionTToThePower) {
 TEST(ScoreRegularization, ZeroScoreLeavesTheGradient) {
   const at::Tensor g = at::tensor({-3.0, 4.0}, kDouble).reshape({1, 2});
   const at::Tensor s = at::zeros({1, 2}, kDouble);
-  EXPECT_TRUE(at::equal(regularize_diversity_gradient(ScoreRegularization::hard, g, s, 0.5, 0.5), g));
+  EXPECT_TRUE(
+      at::equal(regularize_diversity_gradient(ScoreRegularization::hard, g, s, 0.5, 0.5), g));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ int* volatile g_only_pointer = nullptr;
 int heap_overflow() {
   int* values = new int[8];
   std::memset(values, 0, 8 * sizeof(int));
-  int* volatile unknown = values;  // hides the block's size from UBSan: ASan must see this
+  int* volatile unknown = values;     // hides the block's size from UBSan: ASan must see this
   const int read = unknown[g_index];  // one past the end
   delete[] values;
   return read;

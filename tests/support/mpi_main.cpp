@@ -35,8 +35,9 @@ std::string first_skip_reason(const testing::UnitTest& unit) {
       const testing::TestResult& result = *suite.GetTestInfo(t)->result();
       for (int p = 0; p < result.total_part_count(); ++p) {
         const testing::TestPartResult& part = result.GetTestPartResult(p);
-        if (part.skipped()) return suite.name() + std::string(".") + suite.GetTestInfo(t)->name() +
-                                   ": " + part.message();
+        if (part.skipped())
+          return suite.name() + std::string(".") + suite.GetTestInfo(t)->name() + ": " +
+                 part.message();
       }
     }
   }

@@ -282,13 +282,12 @@ TEST(FluxMatching, PathwiseSensitivityIsTheDerivativeOfRAlongEachChain) {
   const at::Tensor g_hat = at::stack(columns, 1) / horizon.density;
   const at::Tensor u0 = field(x0) - score(x0);
   const at::Tensor expected = -2 * (u0 * g_hat).sum(1);
-  const at::Tensor loss = flux_matching_per_sample(field, score, x0, sigma2, horizon, noise,
-                                                   DivergenceMode::exact,
-                                                   ChainSensitivity::pathwise);
+  const at::Tensor loss = flux_matching_per_sample(
+      field, score, x0, sigma2, horizon, noise, DivergenceMode::exact, ChainSensitivity::pathwise);
   EXPECT_TRUE(at::allclose(loss, expected, 1e-6, 1e-8)) << loss << expected;
   // The cross-chain estimator is another quantity (ρI and the other chains' ends).
-  const at::Tensor cross = flux_matching_per_sample(field, score, x0, sigma2, horizon, noise,
-                                                    DivergenceMode::exact);
+  const at::Tensor cross =
+      flux_matching_per_sample(field, score, x0, sigma2, horizon, noise, DivergenceMode::exact);
   EXPECT_FALSE(at::allclose(cross, expected, 1e-3, 1e-3));
 }
 

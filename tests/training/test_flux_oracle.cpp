@@ -153,8 +153,8 @@ TEST(FluxOracle, RingHarmonicsArePenalizedAsTheSquareOfTheirOrder) {
       return score(z) + at::cos(k * theta) * tangent;
     };
     cross.push_back(minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64));
-    pathwise.push_back(minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64,
-                                      ChainSensitivity::pathwise));
+    pathwise.push_back(
+        minibatch_loss(field, score, ring, kRingSigma2, 31, 512, 64, ChainSensitivity::pathwise));
   }
   for (const auto* losses : {&cross, &pathwise}) {
     const char* name = losses == &cross ? "cross_chain" : "pathwise";

@@ -15,9 +15,9 @@
 #include "distributed/local_communicator.h"
 #include "distributed/mpi_communicator.h"
 #include "models/mlp_velocity.h"
-#include "training/flux_datasets.h"
 #include "training/field_training.h"
 #include "training/field_training_closure.h"
+#include "training/flux_datasets.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 #include "training_fixtures.h"
@@ -108,8 +108,7 @@ TEST_F(FluxRanks, KdeBatchesTrainTheSameFieldAtAnyRankCount) {
     EXPECT_TRUE(at::allclose(losses, single_losses, 1e-10, 1e-12))
         << losses << " against one process's " << single_losses;
     EXPECT_TRUE(at::allclose(parameters, single_parameters, 1e-10, 1e-12))
-        << "largest difference "
-        << (parameters - single_parameters).abs().max().item<double>();
+        << "largest difference " << (parameters - single_parameters).abs().max().item<double>();
     EXPECT_FALSE(at::equal(parameters, flat_parameters(*small_field(100))));  // it trained
   }
 }

@@ -8,9 +8,9 @@
 #include "distributed/local_communicator.h"
 #include "models/mlp_velocity.h"
 #include "sampling/field_samplers.h"
-#include "training/flux_datasets.h"
 #include "training/field_training.h"
 #include "training/field_training_closure.h"
+#include "training/flux_datasets.h"
 #include "training/sharded_batches.h"
 #include "training/trainer.h"
 
