@@ -11,8 +11,10 @@
 #include "app/stop_signals.h"
 #include "core/build_info.h"
 #include "core/log.h"
+#include "distributed/agreement.h"
 #include "distributed/world.h"
 #include "io/result_file.h"
+#include "pipeline/command_files.h"
 #include "pipeline/model_factory.h"
 #include "pipeline/run_estimate.h"
 #include "pipeline/run_evaluate.h"
@@ -135,6 +137,11 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
   const at::Device device =
       rank_device(config.run.device == DeviceKind::cuda, placement.local_rank);
   const auto comm = make_communicator(config.run.comm, world, device);
+  run_agreed(*comm, [&] {
+    if (!comm->is_root()) return;
+    const CommandFiles files = command_files(args[0], config, parsed.config_file);
+    check_outputs_are_not_inputs(files.inputs, files.outputs);
+  });
   log::info("jointflow ", args[0], ": ", comm->size(), " rank(s), backend ", comm->backend(), ", ",
             at::get_num_threads(), " thread(s) per rank");
   // The resolved INI of any config: a registry bound to a copy renders it.

@@ -50,6 +50,7 @@ Handle compressed_layout(const std::vector<hsize_t>& chunk, const std::string& c
   JF_H5_CHECK(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), context);
   JF_H5_CHECK(H5Pset_shuffle(dcpl.get()), context);
   JF_H5_CHECK(H5Pset_deflate(dcpl.get(), kGzipLevel), context);
+  JF_H5_CHECK(H5Pset_fletcher32(dcpl.get()), context);
   return dcpl;
 }
 

@@ -26,7 +26,9 @@ at::Tensor stored_form(const at::Tensor& values, const std::string& context);
 // Chunk dimensions no larger than `dims` and at most kChunkBytes: leading dimensions shrink
 // first, so a chunk holds whole rows whenever a row fits.
 std::vector<hsize_t> chunk_dims(std::vector<hsize_t> chunk, size_t element_size);
-// Dataset creation properties: chunked as `chunk`, byte-shuffled and gzip-compressed.
+// Dataset creation properties: chunked as `chunk`, byte-shuffled, gzip-compressed and with a
+// Fletcher-32 checksum per chunk, which HDF5 verifies on every read (a flipped bit in a shard
+// or a large dataset is an error, not a wrong number).
 Handle compressed_layout(const std::vector<hsize_t>& chunk, const std::string& context);
 // Link creation properties that create missing intermediate groups.
 Handle intermediate_groups(const std::string& context);

@@ -5,9 +5,9 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
-#include <set>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "io/hdf5_attributes.h"
 #include "io/hdf5_handle.h"
@@ -39,28 +39,54 @@ h5::Handle open_dataset(hid_t file, const std::string& file_path, const std::str
                                 file_path, "'"));
 }
 
-// For a virtual dataset, throws an Error naming the first source file that does not exist
-// (relative names are resolved from the directory of `file_path`, as HDF5 does by default).
+// The text of H5Pget_virtual_filename / H5Pget_virtual_dsetname for mapping `index`.
+template <typename Getter>
+std::string virtual_name(Getter getter, hid_t dcpl, size_t index, const std::string& context) {
+  const ssize_t length = JF_H5_CHECK(getter(dcpl, index, nullptr, 0), context);
+  std::vector<char> buffer(length + 1, '\0');
+  JF_H5_CHECK(getter(dcpl, index, buffer.data(), buffer.size()), context);
+  return unescape_percent(buffer.data());
+}
+
+// For a virtual dataset, throws an Error naming the first source file that is missing, cannot
+// be opened (truncated or corrupt), lacks its dataset or holds fewer rows than the mapping reads
+// — HDF5 would read such rows as fill values (zeros) without an error. Relative names are
+// resolved from the directory of `file_path`, as HDF5 does by default.
 void check_virtual_sources(hid_t dataset, const std::string& file_path,
                            const std::string& dataset_path, const std::string& context) {
   h5::Handle dcpl(JF_H5_CHECK(H5Dget_create_plist(dataset), context));
   if (H5Pget_layout(dcpl.get()) != H5D_VIRTUAL) return;
   size_t count = 0;
   JF_H5_CHECK(H5Pget_virtual_count(dcpl.get(), &count), context);
-  std::set<std::string> checked;
   for (size_t i = 0; i < count; ++i) {
-    const ssize_t length = JF_H5_CHECK(H5Pget_virtual_filename(dcpl.get(), i, nullptr, 0), context);
-    std::vector<char> buffer(length + 1, '\0');
-    JF_H5_CHECK(H5Pget_virtual_filename(dcpl.get(), i, buffer.data(), buffer.size()), context);
-    const std::string name = unescape_percent(buffer.data());
-    if (name == "." || !checked.insert(name).second) continue;
+    const std::string name = virtual_name(H5Pget_virtual_filename, dcpl.get(), i, context);
+    if (name == ".") continue;
     fs::path source(name);
     if (source.is_relative()) source = fs::path(directory_of(file_path)) / source;
+    const std::string reads = concat("dataset '", dataset_path, "' in results file '", file_path,
+                                     "' reads rows from '", source.string(), "'");
+    const std::string advice =
+        "; keep the shard files beside the results file (move or copy them together), or rerun "
+        "the stage that wrote them";
     std::error_code error;
-    JF_CHECK(fs::exists(source, error), "dataset '", dataset_path, "' in results file '", file_path,
-             "' reads rows from '", source.string(),
-             "', which is missing; keep the shard files beside the results file (move or copy "
-             "them together)");
+    JF_CHECK(fs::exists(source, error), reads, ", which is missing", advice);
+    const h5::Handle file(H5Fopen(source.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    JF_CHECK(file.valid(), reads, ", which is truncated or corrupt (HDF5: ", h5::error_stack_text(),
+             ")", advice);
+    const std::string source_dataset =
+        virtual_name(H5Pget_virtual_dsetname, dcpl.get(), i, context);
+    JF_CHECK(link_exists(file.get(), source_dataset), reads, ", which has no dataset '",
+             source_dataset, "'", advice);
+    const h5::Handle mapped(JF_H5_CHECK(H5Pget_virtual_srcspace(dcpl.get(), i), context));
+    const int rank = JF_H5_CHECK(H5Sget_simple_extent_ndims(mapped.get()), context);
+    std::vector<hsize_t> start(rank), end(rank);
+    JF_H5_CHECK(H5Sget_select_bounds(mapped.get(), start.data(), end.data()), context);
+    const h5::Handle source_data(
+        JF_H5_CHECK(H5Dopen2(file.get(), source_dataset.c_str(), H5P_DEFAULT), reads));
+    const std::vector<hsize_t> held = dataset_dims(source_data.get(), reads);
+    JF_CHECK(!held.empty() && held[0] > end[0], reads, ", which holds ", held.empty() ? 0 : held[0],
+             " rows of '", source_dataset, "' where rows up to ", end[0] + 1,
+             " are needed (the shard is truncated)", advice);
   }
 }
 

@@ -1,39 +1,19 @@
 #include "pipeline/run_merge.h"
 
-#include <glob.h>
-
 #include <algorithm>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "core/log.h"
 #include "core/timer.h"
 #include "distributed/agreement.h"
+#include "pipeline/command_files.h"
 #include "pipeline/provenance.h"
 #include "pipeline/report.h"
 #include "pipeline/set_statistics.h"
 
 namespace jointflow {
 namespace {
-
-// Paths of merge.inputs, glob patterns expanded (sorted), in the order given.
-std::vector<std::string> input_paths(const std::string& inputs) {
-  JF_CHECK(!inputs.empty(),
-           "merge.inputs is empty: give the partial files, e.g. \"out/part-*.h5\"");
-  std::vector<std::string> paths;
-  std::istringstream list(inputs);
-  std::string item;
-  while (std::getline(list, item, ',')) {
-    if (item.empty()) continue;
-    glob_t matches{};
-    const int status = glob(item.c_str(), GLOB_NOCHECK, nullptr, &matches);
-    if (status == 0)
-      for (size_t i = 0; i < matches.gl_pathc; ++i) paths.emplace_back(matches.gl_pathv[i]);
-    globfree(&matches);
-  }
-  return paths;
-}
 
 struct Partial {
   std::string path;
@@ -53,7 +33,7 @@ void run_merge(const Config& config, StageContext& context) {
     if (!comm.is_root()) return;
     check_output_path(config.run.output, "run.output");
     std::vector<Partial> partials;
-    for (const std::string& path : input_paths(config.merge.inputs)) {
+    for (const std::string& path : merge_input_paths(config.merge.inputs)) {
       Partial partial{path, std::make_unique<ResultReader>(path)};
       JF_CHECK(
           partial.reader->exists("/state") && partial.reader->string_attribute("kind") == "partial",

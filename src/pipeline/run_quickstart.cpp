@@ -15,13 +15,6 @@
 namespace jointflow {
 namespace {
 
-std::string stem_of(const std::string& output) {
-  const std::string suffix = ".h5";
-  const bool has_suffix = output.size() > suffix.size() &&
-                          output.compare(output.size() - suffix.size(), suffix.size(), suffix) == 0;
-  return has_suffix ? output.substr(0, output.size() - suffix.size()) : output;
-}
-
 const Metric* find(const Metrics& metrics, const std::string& name) {
   for (const Metric& metric : metrics)
     if (metric.name == name) return &metric;
@@ -46,34 +39,43 @@ void print_comparison(const Metrics& iid, const Metrics& joint) {
 
 }  // namespace
 
+QuickstartFiles quickstart_files(const std::string& output) {
+  const std::string suffix = ".h5";
+  const bool has_suffix = output.size() > suffix.size() &&
+                          output.compare(output.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string stem = has_suffix ? output.substr(0, output.size() - suffix.size()) : output;
+  return {stem + ".trajectories.h5", stem + ".training.h5", stem + ".residual.ckpt",
+          stem + ".iid.h5", stem + ".joint.h5"};
+}
+
 void run_quickstart(const Config& config, StageContext& context) {
   const Stopwatch clock;
-  const std::string stem = stem_of(config.run.output);
+  const QuickstartFiles files = quickstart_files(config.run.output);
   run_agreed(context.comm, [&] {
     if (context.comm.is_root()) check_output_path(config.run.output, "run.output");
   });
 
   Config sample = config;
   sample.run.seed = config.run.seed + 1;  // training sets independent of the evaluation sets
-  sample.run.output = stem + ".trajectories.h5";
+  sample.run.output = files.trajectories;
   sample.sampler.groups = config.residual.groups;
   sample.output.trajectories = true;
   run_sample(sample, context);
 
   Config train = config;
-  train.run.output = stem + ".training.h5";
+  train.run.output = files.training;
   train.residual.data = sample.run.output;
-  train.residual.checkpoint = stem + ".residual.ckpt";
+  train.residual.checkpoint = files.residual;
   run_train_residual(train, context);
 
   Config iid = train;
-  iid.run.output = stem + ".iid.h5";
+  iid.run.output = files.iid;
   iid.sampler.objective = Objective::iid;
   iid.estimate.weights = WeightKind::none;
   const Metrics iid_metrics = run_estimate(iid, context);
 
   Config joint = train;
-  joint.run.output = stem + ".joint.h5";
+  joint.run.output = files.joint;
   const Metrics joint_metrics = run_estimate(joint, context);
 
   run_agreed(context.comm, [&] {

@@ -2,6 +2,8 @@
 // the residual, estimate with IID and with joint sets — and the comparison of paper A Table 3.
 #pragma once
 
+#include <string>
+
 #include "pipeline/config.h"
 #include "pipeline/stage_context.h"
 
@@ -15,5 +17,11 @@ namespace jointflow {
 //   5. write run.output with /metrics/jsd_iid, jsd_joint_equal, jsd_joint_weighted (DESIGN §8)
 //      and the sample quality of both samplers, and print the comparison.
 void run_quickstart(const Config& config, StageContext& context);
+
+// The files of steps 1–4 for a run.output.
+struct QuickstartFiles {
+  std::string trajectories, training, residual, iid, joint;
+};
+QuickstartFiles quickstart_files(const std::string& output);
 
 }  // namespace jointflow

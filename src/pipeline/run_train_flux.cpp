@@ -153,9 +153,7 @@ void run_train_flux(const Config& config, StageContext& context) {
 
   FieldBatchLoss local;
   const LossClosure closure = field_training_closure(*model, batches, options, seed, &local);
-  std::vector<double> losses;
-  trainer.run(closure, context.stop_requested, [&](const StepStats& stats) {
-    losses.push_back(stats.loss);
+  trainer.run(closure, context.stop_requested, [&](const StepStats&) {
     return detail::concat(" (rank 0: σ ", local.sigma, ", τ ", local.tau, ", loss ", local.loss,
                           ")");
   });
@@ -199,7 +197,7 @@ void run_train_flux(const Config& config, StageContext& context) {
     write_provenance(file, context, config, clock.seconds());
     file.set_attribute("checkpoint", checkpoint);
     file.set_attribute("sample_shape", list_text(data.sample_shape));
-    file.write_tensor("/train/loss", at::tensor(losses, at::kDouble));
+    file.write_tensor("/train/loss", at::tensor(trainer.loss_history(), at::kDouble));
     file.write_tensor("/samples/x", x);
     file.write_tensor("/reference/x", reference);
     file.write_scalar("/metrics/steps", static_cast<double>(trainer.step()));

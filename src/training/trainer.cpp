@@ -205,6 +205,7 @@ StepStats Trainer::step(const LossClosure& closure) {
   optimizer_->step();
   update_ema();
   ++step_;
+  loss_history_.push_back(mean_loss);
   return {s, mean_loss, grad_norm, lr};
 }
 

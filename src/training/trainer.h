@@ -140,6 +140,9 @@ class Trainer {
 
   // The number of steps taken (the next step's index).
   int64_t step() const { return step_; }
+  // The mean loss of every step taken, steps 0 … step() − 1, kept in checkpoints so that a
+  // resumed run has the whole history (NaN for steps of a checkpoint written without it).
+  const std::vector<double>& loss_history() const { return loss_history_; }
   const TrainerOptions& options() const { return options_; }
   torch::nn::Module& model() { return model_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
@@ -165,6 +168,7 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::vector<at::Tensor> ema_;
   int64_t step_ = 0;
+  std::vector<double> loss_history_;
 };
 
 // Loads the parameters (or, with `use_ema`, the EMA shadow) and buffers of a checkpoint written

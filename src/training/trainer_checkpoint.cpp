@@ -11,12 +11,14 @@
 #include <torch/serialize.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -130,6 +132,7 @@ void Trainer::save(const std::string& path) {
     archive.write("format", c10::IValue(std::string(kFormat)));
     archive.write("config_hash", c10::IValue(config_hash_));
     archive.write("step", c10::IValue(step_));
+    archive.write("loss_history", at::tensor(loss_history_, at::kDouble), /*is_buffer=*/true);
     std::vector<std::string> names;
     std::vector<at::Tensor> tensors;
     split(model_.named_parameters(), names, tensors);
@@ -181,6 +184,7 @@ void Trainer::resume(const std::string& path) {
   split(model_.named_buffers(), buffer_names, buffers);
   std::vector<at::Tensor> loaded_parameters, loaded_buffers, loaded_ema;
   int64_t loaded_step = 0;
+  std::vector<double> loaded_history;
   std::unique_ptr<torch::optim::Optimizer> loaded_optimizer = make_optimizer();
 
   // Everything is read and checked before anything changes, on every rank.
@@ -211,6 +215,17 @@ void Trainer::resume(const std::string& path) {
       JF_CHECK(archive.try_read("step", step) && step.isInt() && step.toInt() >= 0, where,
                " has no valid step; the file is corrupt");
       loaded_step = step.toInt();
+      at::Tensor history;
+      if (archive.try_read("loss_history", history, /*is_buffer=*/true)) {
+        JF_CHECK(history.dim() == 1 && history.size(0) == loaded_step &&
+                     history.scalar_type() == at::kDouble,
+                 where, " holds a loss history of ", history.numel(), " steps at step ",
+                 loaded_step, "; the file is corrupt");
+        history = history.cpu().contiguous();
+        loaded_history.assign(history.data_ptr<double>(), history.data_ptr<double>() + loaded_step);
+      } else {
+        loaded_history.assign(loaded_step, std::nan(""));  // written before histories were kept
+      }
       loaded_parameters = read_tensors(archive, "parameters", parameter_names, parameters, where);
       loaded_buffers = read_tensors(archive, "buffers", buffer_names, buffers, where);
       if (!ema_.empty()) loaded_ema = read_tensors(archive, "ema", names_, ema_, where);
@@ -230,6 +245,7 @@ void Trainer::resume(const std::string& path) {
   for (size_t i = 0; i < ema_.size(); ++i) ema_[i].copy_(loaded_ema[i]);
   optimizer_ = std::move(loaded_optimizer);
   step_ = loaded_step;
+  loss_history_ = std::move(loaded_history);
   log::info(options_.label(), ": resumed from '", path, "' at step ", step_);
 }
 

@@ -189,6 +189,84 @@ class BadInput(unittest.TestCase):
             ["evaluate needs the true density", "set eval.mixture"])
 
 
+class OwnInputs(unittest.TestCase):
+    """No command writes over one of its inputs or one output over another: one line naming both
+    keys, a non-zero exit agreed by every rank, each input byte for byte as it was. Files are
+    compared by identity, so other spellings and hard links of a path count."""
+
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        self.config = os.path.join(SOURCE, "configs", "gmm8d-iid.ini")
+
+    def tearDown(self):
+        self.directory.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.directory.name, name)
+
+    def existing(self, name, text="an earlier result\n"):
+        with open(self.path(name), "w") as file:
+            file.write(text)
+        return self.path(name)
+
+    @staticmethod
+    def content(path):
+        with open(path, "rb") as file:
+            return file.read()
+
+    def check_refused(self, args, kept, expected_words):
+        before = {path: self.content(path) for path in kept}
+        status, _, stderr = jointflow(args)
+        self.assertNotEqual(status, 0, stderr)
+        self.assertNotIn("MPI_ABORT", stderr)
+        lines = error_lines(stderr)
+        self.assertEqual(len(lines), 1, stderr)
+        for word in expected_words:
+            self.assertIn(word, lines[0])
+        for path, content in before.items():
+            self.assertEqual(self.content(path), content, path)
+
+    def test_output_is_the_config(self):
+        config = self.existing("run.ini", self.content(self.config).decode())
+        self.check_refused(["sample", "--config", config, "--run.output", config],
+                           [config], ["run.output", "--config", "same file", "change run.output"])
+
+    def test_output_is_the_residual_data_spelled_otherwise(self):
+        data = self.existing("trajectories.h5")
+        other_spelling = os.path.join(self.directory.name, ".", "..",
+                                      os.path.basename(self.directory.name), "trajectories.h5")
+        self.check_refused(["train-residual", "--config", self.config, "--residual.data", data,
+                            "--residual.checkpoint", self.path("r.ckpt"),
+                            "--run.output", other_spelling],
+                           [data], ["run.output", "residual.data", "same file"])
+
+    def test_output_is_a_hard_link_to_the_model(self):
+        model = self.existing("flow.pt")
+        os.link(model, self.path("link.h5"))
+        self.check_refused(["sample", "--config", self.config, "--model.kind", "torchscript",
+                            "--model.path", model, "--run.output", self.path("link.h5")],
+                           [model], ["run.output", "model.path", "same file"])
+
+    def test_train_flow_model_is_its_output(self):
+        model = self.existing("model.ckpt")
+        self.check_refused(["train-flow", "--config", self.config, "--model.kind", "mlp",
+                            "--model.path", model, "--run.output", model],
+                           [model], ["run.output", "model.path", "also writes"])
+
+    def test_merge_output_is_one_of_its_parts(self):
+        parts = [self.existing("part-%d.h5" % part) for part in range(2)]
+        self.check_refused(["merge", "--merge.inputs", self.path("part-*.h5"),
+                            "--run.output", parts[1]],
+                           parts, ["run.output", "merge.inputs", "part-1.h5"])
+
+    def test_evaluate_output_is_its_samples(self):
+        samples = self.existing("samples.h5")
+        self.check_refused(["evaluate", "--config", self.config, "--eval.mixture", "gmm8d",
+                            "--evaluate.samples", samples, "--evaluate.pool", samples,
+                            "--run.output", samples],
+                           [samples], ["run.output", "evaluate.samples"])
+
+
 class Help(unittest.TestCase):
     def test_help_lists_every_option_with_default(self):
         status, stdout, _ = jointflow(["sample", "--help"], ranks=1)

@@ -15,10 +15,13 @@
 #include "data/datasets.h"
 #include "data/idx_file.h"
 #include "distributed/local_communicator.h"
+#include "support/expect_error.h"
 #include "support/tempdir.h"
 
 namespace jointflow {
 namespace {
+
+using testing_support::expect_error;
 
 using testing_support::TempDir;
 
@@ -42,19 +45,6 @@ void write_gzip(const std::string& path, const std::vector<unsigned char>& bytes
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Runs `action` and expects an Error whose message contains every one of `parts`.
-template <typename Action>
-void expect_error_mentions(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no Error was thrown";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-  }
 }
 
 class IdxFile : public testing::Test {
@@ -91,21 +81,21 @@ TEST_F(IdxFile, RoundTripOfImagesAndLabels) {
 TEST_F(IdxFile, DamagedHeadersAndBodiesAreErrorsNamingTheFile) {
   const std::string path = dir_.file("bad.gz");
   write_gzip(path, labels());
-  expect_error_mentions([&] { read_idx_images(path); }, {path, "magic number", "0x801"});
+  expect_error([&] { read_idx_images(path); }, {path, "magic number", "0x801"});
   std::vector<unsigned char> short_body = images();
   short_body.resize(short_body.size() - 5);
   write_gzip(path, short_body);
-  expect_error_mentions([&] { read_idx_images(path); }, {path, "truncated", "24 bytes", "19"});
+  expect_error([&] { read_idx_images(path); }, {path, "truncated", "24 bytes", "19"});
   std::vector<unsigned char> long_body = images();
   long_body.push_back(1);
   write_gzip(path, long_body);
-  expect_error_mentions([&] { read_idx_images(path); }, {path, "bytes after the 3 items"});
+  expect_error([&] { read_idx_images(path); }, {path, "bytes after the 3 items"});
   write_gzip(path, idx_header(3, {0, 28, 28}));
-  expect_error_mentions([&] { read_idx_images(path); }, {path, "0 images", "header is corrupt"});
+  expect_error([&] { read_idx_images(path); }, {path, "0 images", "header is corrupt"});
   write_gzip(path, {0, 0, 8});
-  expect_error_mentions([&] { read_idx_labels(path); }, {path, "truncated", "header"});
-  expect_error_mentions([&] { read_idx_images(dir_.file("missing.gz")); },
-                        {dir_.file("missing.gz"), "does not exist"});
+  expect_error([&] { read_idx_labels(path); }, {path, "truncated", "header"});
+  expect_error([&] { read_idx_images(dir_.file("missing.gz")); },
+               {dir_.file("missing.gz"), "does not exist"});
 }
 
 TEST_F(IdxFile, CutOrCorruptedGzipStreamsAreErrors) {
@@ -119,13 +109,13 @@ TEST_F(IdxFile, CutOrCorruptedGzipStreamsAreErrors) {
 
   const std::string cut = dir_.file("cut.gz");
   std::ofstream(cut, std::ios::binary) << compressed.substr(0, compressed.size() / 2);
-  expect_error_mentions([&] { read_idx_images(cut); }, {cut, "truncated"});
+  expect_error([&] { read_idx_images(cut); }, {cut, "truncated"});
 
   std::string damaged = compressed;
   for (size_t i = 40; i < 80; ++i) damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
   const std::string corrupt = dir_.file("corrupt.gz");
   std::ofstream(corrupt, std::ios::binary) << damaged;
-  expect_error_mentions([&] { read_idx_images(corrupt); }, {corrupt});
+  expect_error([&] { read_idx_images(corrupt); }, {corrupt});
 }
 
 TEST_F(IdxFile, MissingFashionMnistNamesThePackage) {
@@ -133,8 +123,8 @@ TEST_F(IdxFile, MissingFashionMnistNamesThePackage) {
   options.kind = DatasetKind::fashion_mnist;
   options.path = dir_.file("nowhere");
   LocalCommunicator comm;
-  expect_error_mentions([&] { load_dataset(options, comm, at::kFloat); },
-                        {options.path, "dataset-fashion-mnist", "data.path"});
+  expect_error([&] { load_dataset(options, comm, at::kFloat); },
+               {options.path, "dataset-fashion-mnist", "data.path"});
 }
 
 TEST(FashionMnist, TestSplitLoadsScaledAndResized) {

@@ -11,26 +11,16 @@
 
 #include "io/python_check.h"
 #include "io/result_file.h"
+#include "support/expect_error.h"
 #include "support/tempdir.h"
 
 namespace jointflow {
 namespace {
 
+using testing_support::expect_error;
+
 namespace fs = std::filesystem;
 using testing_support::TempDir;
-
-// Runs `action`, which must throw an Error whose message contains every one of `parts`.
-template <typename Action>
-void expect_error(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no Error thrown";
-  } catch (const Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-  }
-}
 
 // A tensor of `dtype` and `shape` whose values identify their position.
 at::Tensor pattern(at::ScalarType dtype, at::IntArrayRef shape) {
@@ -142,7 +132,7 @@ Layout layout_of(const std::string& path, const std::string& dataset_path) {
   return result;
 }
 
-TEST(ResultFile, LargeTensorIsChunkedAndCompressedAndReadsByRows) {
+TEST(ResultFile, LargeTensorIsChunkedCompressedAndChecksummedAndReadsByRows) {
   TempDir dir;
   const std::string path = dir.file("large.h5");
   const at::Tensor large = pattern(at::kDouble, {40000, 3});  // 960 kB
@@ -154,7 +144,7 @@ TEST(ResultFile, LargeTensorIsChunkedAndCompressedAndReadsByRows) {
     file.commit();
   }
   EXPECT_EQ(layout_of(path, "/samples/large").layout, H5D_CHUNKED);
-  EXPECT_EQ(layout_of(path, "/samples/large").filters, 2);  // shuffle + deflate
+  EXPECT_EQ(layout_of(path, "/samples/large").filters, 3);  // shuffle, deflate, Fletcher-32
   EXPECT_EQ(layout_of(path, "/samples/small").layout, H5D_CONTIGUOUS);
   EXPECT_LT(fs::file_size(path), static_cast<uintmax_t>(large.nbytes()) / 2);
 
@@ -292,25 +282,6 @@ TEST(ResultFile, MissingOrInvalidDirectoryNamesThePath) {
   expect_error([&] { ResultFile file(under_file); }, {under_file, "is not a directory"});
   expect_error([&] { ResultFile file(dir.path()); }, {dir.path(), "is a directory"});
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
-}
-
-TEST(CheckOutputPath, NamesTheOptionAndThePathAndCreatesNothing) {
-  TempDir dir;
-  EXPECT_NO_THROW(check_output_path(dir.file("ok.h5"), "run.output"));
-  const std::string missing = dir.file("x/y.h5");
-  expect_error(
-      [&] { check_output_path(missing, "run.output"); },
-      {"run.output = '" + missing + "'", "directory '" + dir.file("x") + "' does not exist",
-       "create it or change run.output"});
-  std::ofstream(dir.file("plain")) << "file";
-  expect_error(
-      [&] { check_output_path(dir.file("plain/y.h5"), "run.output"); },
-      {"run.output", dir.file("plain/y.h5"), "'" + dir.file("plain") + "' is not a directory"});
-  expect_error([&] { check_output_path(dir.path(), "eval.output"); },
-               {"eval.output", dir.path(), "is a directory"});
-  expect_error([&] { check_output_path("", "run.output"); }, {"run.output", "no file name"});
-  EXPECT_FALSE(fs::exists(dir.file("ok.h5")));
-  EXPECT_FALSE(fs::exists(dir.file("x")));
 }
 
 TEST(ResultReader, MissingTruncatedOrForeignFilesNameTheFile) {

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "distributed/local_communicator.h"
+#include "support/expect_error.h"
 #include "support/tempdir.h"
 #include "training/residual_loss.h"
 #include "training/sharded_batches.h"
@@ -26,22 +27,13 @@
 namespace jointflow {
 namespace {
 
+using testing_support::expect_error;
+
 using testing_support::busy_options;
 using testing_support::flat_parameters;
 using testing_support::mixture_data;
 using testing_support::small_mlp;
 using testing_support::TempDir;
-
-void expect_error_mentions(const std::function<void()>& action,
-                           const std::vector<std::string>& texts) {
-  try {
-    action();
-    ADD_FAILURE() << "no Error; expected one mentioning '" << texts.front() << "'";
-  } catch (const Error& error) {
-    for (const std::string& text : texts)
-      EXPECT_NE(std::string(error.what()).find(text), std::string::npos) << error.what();
-  }
-}
 
 // An RF-trained MLP on gmm2d draws (MATH §1), the loop every later trainer runs.
 class TrainerTest : public testing::Test {
@@ -83,8 +75,10 @@ TEST_F(TrainerTest, ResumeIsBitIdenticalToAnUninterruptedRun) {
   MlpVelocity straight = small_mlp(1);
   std::vector<at::Tensor> straight_ema;
   std::vector<torch::optim::AdamWParamState> straight_state;
+  std::vector<double> straight_losses;
   train(straight, busy_options(12), "", [&](Trainer& trainer) {
     straight_ema = trainer.ema_parameters();
+    straight_losses = trainer.loss_history();
     for (const at::Tensor& p : straight->parameters())
       straight_state.push_back(adamw_state(trainer.optimizer().state(), p));
   });
@@ -97,6 +91,9 @@ TEST_F(TrainerTest, ResumeIsBitIdenticalToAnUninterruptedRun) {
   MlpVelocity resumed = small_mlp(2);
   train(resumed, busy_options(12), path, [&](Trainer& trainer) {
     EXPECT_EQ(trainer.step(), 12);
+    // The per-step losses of the steps before the checkpoint come back with it.
+    ASSERT_EQ(straight_losses.size(), 12u);
+    EXPECT_EQ(trainer.loss_history(), straight_losses);
     ASSERT_EQ(trainer.ema_parameters().size(), straight_ema.size());
     for (size_t i = 0; i < straight_ema.size(); ++i)
       EXPECT_TRUE(at::equal(trainer.ema_parameters()[i], straight_ema[i])) << "EMA " << i;
@@ -119,11 +116,11 @@ TEST_F(TrainerTest, TruncatedCheckpointIsAnErrorNamingTheFile) {
   MlpVelocity fresh = small_mlp(1);
   const at::Tensor before = flat_parameters(*fresh);
   Trainer trainer(*fresh, comm_, busy_options(4), "hash-a");
-  expect_error_mentions([&] { trainer.resume(path); }, {path, "truncated"});
+  expect_error([&] { trainer.resume(path); }, {path, "truncated"});
   EXPECT_EQ(trainer.step(), 0);
   EXPECT_TRUE(at::equal(flat_parameters(*fresh), before));
-  expect_error_mentions([&] { trainer.resume(dir_.file("missing.ckpt")); },
-                        {dir_.file("missing.ckpt"), "does not exist"});
+  expect_error([&] { trainer.resume(dir_.file("missing.ckpt")); },
+               {dir_.file("missing.ckpt"), "does not exist"});
 }
 
 // One changed byte inside a parameter's stored values (not the zip structure).
@@ -144,7 +141,7 @@ TEST_F(TrainerTest, CorruptedValuesAreAnErrorNamingTheFile) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   MlpVelocity fresh = small_mlp(1);
   Trainer trainer(*fresh, comm_, busy_options(4), "hash-a");
-  expect_error_mentions([&] { trainer.resume(path); }, {path, "corrupt"});
+  expect_error([&] { trainer.resume(path); }, {path, "corrupt"});
 }
 
 TEST_F(TrainerTest, ConfigHashMismatchIsAnError) {
@@ -153,7 +150,7 @@ TEST_F(TrainerTest, ConfigHashMismatchIsAnError) {
   train(model, busy_options(2).checkpoint(path), "", [](Trainer&) {});
   MlpVelocity fresh = small_mlp(1);
   Trainer trainer(*fresh, comm_, busy_options(4), "hash-b");
-  expect_error_mentions([&] { trainer.resume(path); }, {path, "hash-a", "hash-b"});
+  expect_error([&] { trainer.resume(path); }, {path, "hash-a", "hash-b"});
 }
 
 TEST_F(TrainerTest, CheckpointOfAnotherModelIsAnError) {
@@ -162,7 +159,7 @@ TEST_F(TrainerTest, CheckpointOfAnotherModelIsAnError) {
   train(model, busy_options(1).checkpoint(path), "", [](Trainer&) {});
   MlpVelocity narrow = small_mlp(1, 8);
   Trainer trainer(*narrow, comm_, busy_options(4), "hash-a");
-  expect_error_mentions([&] { trainer.resume(path); }, {path, "linear0.weight"});
+  expect_error([&] { trainer.resume(path); }, {path, "linear0.weight"});
 }
 
 // With the parameters set to θ_k before step k (a zero gradient leaves Adam's parameters where
@@ -267,23 +264,20 @@ TEST_F(TrainerTest, NonFiniteLossStopsWithTheStep) {
   const LossClosure bad = [&](int64_t) {
     return LocalLoss{(model->parameters()[0].sum() * 0) + std::nan("")};
   };
-  expect_error_mentions([&] { trainer.step(bad); }, {"step 0", "nan"});
+  expect_error([&] { trainer.step(bad); }, {"step 0", "nan"});
 }
 
 TEST_F(TrainerTest, OptionsNameTheOffendingKey) {
-  expect_error_mentions([] { TrainerOptions().lr(0).validate(); }, {"train.lr"});
-  expect_error_mentions([] { TrainerOptions().weight_decay(-1).validate(); },
-                        {"train.weight_decay"});
-  expect_error_mentions([] { TrainerOptions().beta2(1.0).validate(); }, {"train.beta2"});
-  expect_error_mentions([] { TrainerOptions().warmup_steps(-1).validate(); },
-                        {"train.warmup_steps"});
-  expect_error_mentions([] { TrainerOptions().clip_norm(-1).validate(); }, {"train.clip_norm"});
-  expect_error_mentions([] { TrainerOptions().ema_decay(1.0).validate(); }, {"train.ema_decay"});
-  expect_error_mentions([] { TrainerOptions().steps(-1).validate("residual"); },
-                        {"residual.steps"});
-  expect_error_mentions([] { TrainerOptions().checkpoint_every(10).validate(); },
-                        {"train.checkpoint_every", "train.checkpoint"});
-  expect_error_mentions([] { ShardedBatchesOptions(10, 0).validate(); }, {"train.batch_size"});
+  expect_error([] { TrainerOptions().lr(0).validate(); }, {"train.lr"});
+  expect_error([] { TrainerOptions().weight_decay(-1).validate(); }, {"train.weight_decay"});
+  expect_error([] { TrainerOptions().beta2(1.0).validate(); }, {"train.beta2"});
+  expect_error([] { TrainerOptions().warmup_steps(-1).validate(); }, {"train.warmup_steps"});
+  expect_error([] { TrainerOptions().clip_norm(-1).validate(); }, {"train.clip_norm"});
+  expect_error([] { TrainerOptions().ema_decay(1.0).validate(); }, {"train.ema_decay"});
+  expect_error([] { TrainerOptions().steps(-1).validate("residual"); }, {"residual.steps"});
+  expect_error([] { TrainerOptions().checkpoint_every(10).validate(); },
+               {"train.checkpoint_every", "train.checkpoint"});
+  expect_error([] { ShardedBatchesOptions(10, 0).validate(); }, {"train.batch_size"});
   EXPECT_EQ(parse_choice("train.optimizer", "adam", optimizer_choices()), OptimizerKind::adam);
   TrainerOptions().validate();
 }
@@ -337,9 +331,8 @@ TEST_F(TrainerTest, Bf16AutocastStepsCloseToFloat32) {
 
 TEST_F(TrainerTest, Bf16AutocastNeedsFloat32Parameters) {
   MlpVelocity model = small_mlp(7, 8);
-  expect_error_mentions(
-      [&] { Trainer(*model, comm_, busy_options(1).autocast(AutocastMode::bf16), "h"); },
-      {"float32", "train.autocast"});
+  expect_error([&] { Trainer(*model, comm_, busy_options(1).autocast(AutocastMode::bf16), "h"); },
+               {"float32", "train.autocast"});
 }
 
 }  // namespace
