@@ -83,9 +83,17 @@ void print_version(std::ostream& out) {
       << "  backends: " << built_backends() << "\n";
 }
 
-// Threads per rank: run.threads, or the node's cores shared among the ranks on it.
-void set_threads(int64_t requested, int local_size) {
+// Threads per rank: run.threads, or the node's cores shared among the ranks on it. More threads
+// than the node has cores are refused (on every rank, through `comm`): they cannot run at once,
+// and OpenMP may not even start them.
+void set_threads(Communicator& comm, int64_t requested, int local_size) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  run_agreed(comm, [&] {
+    JF_CHECK(requested <= cores, "run.threads = ", requested, " exceeds the ", cores,
+             " cores of this node; give at most ", cores,
+             " (0: the node's cores shared among its "
+             "ranks)");
+  });
   const int threads = requested > 0 ? static_cast<int>(requested) : std::max(1, cores / local_size);
   at::set_num_threads(threads);
 }
@@ -133,10 +141,10 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
   validate_config(config);
 
   const NodePlacement placement = node_placement(world);
-  set_threads(config.run.threads, placement.local_size);
   const at::Device device =
       rank_device(config.run.device == DeviceKind::cuda, placement.local_rank);
   const auto comm = make_communicator(config.run.comm, world, device);
+  set_threads(*comm, config.run.threads, placement.local_size);
   run_agreed(*comm, [&] {
     if (!comm->is_root()) return;
     const CommandFiles files = command_files(args[0], config, parsed.config_file);

@@ -1,8 +1,10 @@
 #include "app/option_registry.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
+#include <system_error>
 
 namespace po = boost::program_options;
 
@@ -135,6 +137,10 @@ OptionRegistry::Parsed OptionRegistry::parse(const std::vector<std::string>& arg
     }
   };
   if (!parsed.config_file.empty()) {
+    std::error_code status;
+    if (std::filesystem::is_directory(parsed.config_file, status))
+      fail("config file '" + parsed.config_file +
+           "' (--config) is a directory; give an INI file, e.g. configs/gmm8d-iid.ini");
     std::ifstream in(parsed.config_file);
     if (!in)
       fail("cannot open config file '" + parsed.config_file +

@@ -44,6 +44,18 @@ at::Tensor cell_probabilities(const GaussianMixture& mixture) {
 
 }  // namespace
 
+void TestFunction::validate(const std::string& section) const {
+  if (kind != TestFunctionKind::box) return;
+  JF_CHECK_COLLECTIVE(box_low.size() == box_high.size(), section, ".box_low has ", box_low.size(),
+                      " numbers but ", section, ".box_high has ", box_high.size(),
+                      "; give one of each per dimension");
+  for (size_t j = 0; j < box_low.size(); ++j)
+    JF_CHECK_COLLECTIVE(box_low[j] < box_high[j], section, ".box_low[", j, "] = ", box_low[j],
+                        " is not below ", section, ".box_high[", j, "] = ", box_high[j],
+                        ": the box would be empty and every estimate 0; give low < high in "
+                        "every dimension");
+}
+
 const ChoiceTable<TestFunctionKind>& test_function_choices() {
   static const ChoiceTable<TestFunctionKind> table{{"nearest_mean", TestFunctionKind::nearest_mean},
                                                    {"box", TestFunctionKind::box},

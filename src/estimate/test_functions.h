@@ -16,6 +16,9 @@ enum class TestFunctionKind { nearest_mean, box, moment };
 const ChoiceTable<TestFunctionKind>& test_function_choices();
 
 struct TestFunction {
+  // Throws a collective Error naming `<section>.<option>` for unusable box bounds.
+  void validate(const std::string& section = "estimate") const;
+
   TestFunctionKind kind = TestFunctionKind::nearest_mean;
   std::vector<double> box_low, box_high;  // box: per-dimension bounds (inclusive low, high)
   int64_t moment_dim = 0;                 // moment: coordinate j of x_j^p

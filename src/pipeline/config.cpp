@@ -58,6 +58,7 @@ const ChoiceTable<BaselinePool>& baseline_pool_choices() {
 void validate_config(const Config& config) {
   config.sampler.validate("sampler");
   config.estimate.divergence.validate("estimate");
+  config.estimate.function.validate("estimate");
   JF_CHECK_COLLECTIVE(config.run.part < config.run.parts, "run.part = ", config.run.part,
                       " must be below run.parts = ", config.run.parts,
                       " (parts are numbered from 0)");

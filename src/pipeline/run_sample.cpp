@@ -96,6 +96,13 @@ void run_sample(const Config& config, StageContext& context) {
           shards->append("/trajectories/paths", row, recorder.paths(block.x1));
       });
 
+  run_agreed(comm, [&] {
+    if (!comm.is_root() || config.run.parts > 1 || !statistics.quality) return;
+    JF_CHECK(statistics.quality->sets() > 0 || statistics.sets == 0, "all ", statistics.sets,
+             " sets had non-finite states and were dropped (sampler.drop_nonfinite = true), so "
+             "there is nothing to report and '",
+             config.run.output, "' was not written; lower sampler.lambda or raise sampler.steps");
+  });
   const Metrics results =
       finish_set_run(config, context, statistics, shards ? &*shards : nullptr, clock.seconds());
   if (comm.is_root() && statistics.quality && statistics.quality->sets() < statistics.sets)

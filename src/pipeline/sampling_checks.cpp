@@ -20,8 +20,10 @@ at::Tensor check_finite(Communicator& comm, const GroupLayout& layout, const Sam
         step >= 0 ? detail::concat("non-finite state at Euler step ", step)
                   : std::string("non-finite log-weight"),
         " in member ", member, " (set ", member / layout.group_size,
-        "); lower sampler.lambda, use sampler.sr = hard, check the residual checkpoint, or set "
-        "sampler.drop_nonfinite = true to drop such sets"));
+        "); lower sampler.lambda or use sampler.sr = hard",
+        log_w.defined() ? ", and check the residual checkpoint (estimate never drops sets: "
+                          "dropping them would bias the weighted estimates)"
+                        : ", or set sampler.drop_nonfinite = true to drop such sets"));
   });
   return drop ? bad.logical_not() : at::Tensor();
 }

@@ -12,6 +12,11 @@ void SamplerOptions::validate(const std::string& section) const {
   JF_CHECK_COLLECTIVE(group_size >= 2, key("group_size"), " = ", group_size,
                       " must be at least 2 (a joint set needs two members)");
   JF_CHECK_COLLECTIVE(groups >= 1, key("groups"), " = ", groups, " must be at least 1");
+  // Member ids (the counter-keyed draws, the shard rows) must stay exact in int64 and double.
+  constexpr int64_t kMaxMembers = int64_t{1} << 53;
+  JF_CHECK_COLLECTIVE(group_size < 2 || groups <= kMaxMembers / group_size, key("groups"), " = ",
+                      groups, " sets of ", key("group_size"), " = ", group_size,
+                      " members exceed 2^53 members in all; give fewer sets");
   JF_CHECK_COLLECTIVE(batch_groups >= 1, key("batch_groups"), " = ", batch_groups,
                       " must be at least 1");
   JF_CHECK_COLLECTIVE(std::isfinite(soft_power) && soft_power >= 0, key("soft_power"), " = ",

@@ -51,6 +51,10 @@ void TrainerOptions::validate(const std::string& section) const {
       ema_decay() >= 0 && ema_decay() < 1,
       concat(key("ema_decay"), " = ", ema_decay(), " must lie in [0, 1) (0 = off)"));
   JF_CHECK_COLLECTIVE(steps() >= 0, concat(key("steps"), " = ", steps(), " must be non-negative"));
+  JF_CHECK_COLLECTIVE(steps() == 0 || warmup_steps() < steps(),
+                      concat(key("warmup_steps"), " = ", warmup_steps(), " is not below the ",
+                             steps(), " training steps: the learning rate would never reach ",
+                             key("lr"), "; shorten the warm-up or train longer"));
   JF_CHECK_COLLECTIVE(checkpoint_every() >= 0, concat(key("checkpoint_every"), " = ",
                                                       checkpoint_every(), " must be non-negative"));
   JF_CHECK_COLLECTIVE(checkpoint_every() == 0 || !checkpoint().empty(),
@@ -222,7 +226,8 @@ void Trainer::update_ema() {
 StepStats Trainer::run(const LossClosure& loss, const std::function<bool()>& stop_requested,
                        const StepNote& note) {
   const int64_t first = step_;
-  StepStats last{step_ - 1, std::nan(""), 0.0, 0.0};
+  // With no step left (a resumed, finished run), the last step's loss is the history's.
+  StepStats last{step_ - 1, loss_history_.empty() ? std::nan("") : loss_history_.back(), 0.0, 0.0};
   ProgressBar progress(options_.label(), options_.steps() - first, options_.progress(),
                        comm_.is_root());
   while (step_ < options_.steps()) {

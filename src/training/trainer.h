@@ -124,8 +124,9 @@ class Trainer {
   // Collective. Steps until options.steps(), with a progress bar (loss, ETA) on rank 0, a log
   // line every options.log_every() steps, a checkpoint every options.checkpoint_every() steps
   // and one at the end when options.checkpoint() is set. Returns the last step's statistics
-  // (loss NaN when no step was left to take). When `stop_requested` returns true on any rank
-  // (checked collectively after every step), the checkpoint is written and Interrupted raised.
+  // (when no step was left to take, the loss of the checkpoint's last step). When `stop_requested`
+  // returns true on any rank (checked collectively after every step), the checkpoint is written and
+  // Interrupted raised.
   StepStats run(const LossClosure& loss, const std::function<bool()>& stop_requested = {},
                 const StepNote& note = {});
 

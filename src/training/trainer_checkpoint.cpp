@@ -215,6 +215,9 @@ void Trainer::resume(const std::string& path) {
       JF_CHECK(archive.try_read("step", step) && step.isInt() && step.toInt() >= 0, where,
                " has no valid step; the file is corrupt");
       loaded_step = step.toInt();
+      JF_CHECK(loaded_step <= options_.steps(), "cannot resume: ", where, " is at step ",
+               loaded_step, ", past the ", options_.steps(),
+               " steps of this run; train longer (train.steps, train.epochs) or start afresh");
       at::Tensor history;
       if (archive.try_read("loss_history", history, /*is_buffer=*/true)) {
         JF_CHECK(history.dim() == 1 && history.size(0) == loaded_step &&

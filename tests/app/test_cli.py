@@ -53,6 +53,13 @@ class ZeroVelocity(torch_module()):
         return x * 0.0
 
 
+class NanVelocity(ZeroVelocity):
+    """v(x, t) = NaN: every state is non-finite after the first step."""
+
+    def forward(self, x, t):
+        return x * float("nan")
+
+
 class BadInput(unittest.TestCase):
     """Each case ends with one clear line, a non-zero exit and no file under the output name."""
 
@@ -175,6 +182,44 @@ class BadInput(unittest.TestCase):
     def test_part_beyond_the_parts(self):
         self.check_fails(self.sample("--run.parts", "3", "--run.part", "3"),
                          ["run.part = 3", "run.parts"])
+
+    def test_config_that_is_a_directory(self):
+        self.check_fails(["sample", "--config", self.inputs.name, "--run.output", self.output],
+                         ["'%s' (--config) is a directory" % self.inputs.name])
+
+    def test_empty_box(self):
+        self.check_fails(
+            ["estimate", "--config", self.config, "--run.output", self.output,
+             "--estimate.weights", "none", "--estimate.function", "box",
+             "--estimate.box_low", "0,0,0,0,0,0,0,1", "--estimate.box_high", "1,1,1,1,1,1,1,0"],
+            ["estimate.box_low[7] = 1", "estimate.box_high[7] = 0", "empty"])
+
+    def test_warmup_not_below_the_steps(self):
+        self.check_fails(self.train_flux("ring.ini", "--train.steps", "10",
+                                         "--train.warmup_steps", "10"),
+                         ["train.warmup_steps = 10", "10 training steps"])
+
+    def test_more_threads_than_cores(self):
+        self.check_fails(self.sample("--run.threads", "100000"),
+                         ["run.threads = 100000", "cores of this node"])
+
+    def test_set_count_beyond_two_to_the_53(self):
+        self.check_fails(["sample", "--config", self.config, "--run.output", self.output,
+                          "--sampler.groups", str(2 ** 62)],
+                         ["sampler.groups = %d" % 2 ** 62, "2^53"])
+
+    def test_every_set_dropped(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("python3-torch is not installed")
+        flow = os.path.join(self.inputs.name, "nan.pt")
+        torch.jit.script(NanVelocity()).save(flow)
+        self.check_fails(
+            ["sample", "--config", self.config, "--run.output", self.output,
+             "--model.kind", "torchscript", "--model.path", flow, "--eval.mixture", "gmm2d",
+             "--sampler.groups", "4", "--sampler.drop_nonfinite", "true"],
+            ["all 4 sets had non-finite states", "was not written"])
 
     def test_evaluate_without_a_mixture(self):
         samples = os.path.join(self.inputs.name, "samples.h5")

@@ -108,6 +108,24 @@ TEST_F(TrainerTest, ResumeIsBitIdenticalToAnUninterruptedRun) {
   EXPECT_TRUE(at::equal(flat_parameters(*resumed), flat_parameters(*straight)));
 }
 
+TEST_F(TrainerTest, ResumingPastTheLastStepIsAnError) {
+  const std::string path = dir_.file("train.ckpt");
+  MlpVelocity model = small_mlp(1);
+  train(model, busy_options(5).checkpoint(path), "", [](Trainer&) {});
+  MlpVelocity resumed = small_mlp(1);
+  expect_error([&] { train(resumed, busy_options(3).warmup_steps(1), path, [](Trainer&) {}); },
+               {path, "is at step 5", "past the 3 steps"});
+  // Resuming a finished run takes no step and reports the checkpoint's last loss.
+  MlpVelocity finished = small_mlp(1);
+  ShardedBatches batches(data_, 0, ShardedBatchesOptions(data_.size(0), 32).seed(3), comm_);
+  Trainer trainer(*finished, comm_, busy_options(5), "hash-a");
+  trainer.resume(path);
+  const StepStats last = trainer.run(residual_flow_closure(*finished, nullptr, batches, 9));
+  EXPECT_EQ(last.step, 4);
+  ASSERT_EQ(trainer.loss_history().size(), 5u);
+  EXPECT_EQ(last.loss, trainer.loss_history().back());
+}
+
 TEST_F(TrainerTest, TruncatedCheckpointIsAnErrorNamingTheFile) {
   const std::string path = dir_.file("cut.ckpt");
   MlpVelocity model = small_mlp(1);
@@ -224,7 +242,7 @@ TEST_F(TrainerTest, WarmupRampsLinearlyToThePeakRate) {
   // The optimizer uses it.
   MlpVelocity model = small_mlp(1, 4);
   ShardedBatches batches(data_, 0, ShardedBatchesOptions(200, 8), comm_);
-  Trainer trainer(*model, comm_, busy_options(3).lr(0.4).warmup_steps(4), "h");
+  Trainer trainer(*model, comm_, busy_options(8).lr(0.4).warmup_steps(4), "h");
   const LossClosure loss = residual_flow_closure(*model, nullptr, batches, 1);
   for (int s = 0; s < 3; ++s) {
     const StepStats stats = trainer.step(loss);
@@ -272,6 +290,8 @@ TEST_F(TrainerTest, OptionsNameTheOffendingKey) {
   expect_error([] { TrainerOptions().weight_decay(-1).validate(); }, {"train.weight_decay"});
   expect_error([] { TrainerOptions().beta2(1.0).validate(); }, {"train.beta2"});
   expect_error([] { TrainerOptions().warmup_steps(-1).validate(); }, {"train.warmup_steps"});
+  expect_error([] { TrainerOptions().warmup_steps(10).steps(10).validate(); },
+               {"train.warmup_steps = 10", "not below the 10 training steps"});
   expect_error([] { TrainerOptions().clip_norm(-1).validate(); }, {"train.clip_norm"});
   expect_error([] { TrainerOptions().ema_decay(1.0).validate(); }, {"train.ema_decay"});
   expect_error([] { TrainerOptions().steps(-1).validate("residual"); }, {"residual.steps"});

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ inline MlpVelocity small_mlp(uint64_t seed, int64_t width = 16) {
 inline TrainerOptions busy_options(int64_t steps) {
   return TrainerOptions()
       .lr(1e-2)
-      .warmup_steps(3)
+      .warmup_steps(std::min<int64_t>(3, steps - 1))
       .clip_norm(2.0)
       .ema_decay(0.9)
       .steps(steps)
