@@ -304,6 +304,18 @@ class OwnInputs(unittest.TestCase):
                             "--run.output", parts[1]],
                            parts, ["run.output", "merge.inputs", "part-1.h5"])
 
+    def test_output_is_the_residual_checkpoint(self):
+        residual = self.existing("residual.ckpt")
+        self.check_refused(["estimate", "--config", self.config, "--residual.checkpoint", residual,
+                            "--run.output", residual],
+                           [residual], ["run.output", "residual.checkpoint", "same file"])
+
+    def test_output_is_the_coverage_reference(self):
+        reference = self.existing("reference.h5")
+        self.check_refused(["sample", "--config", self.config, "--eval.reference", reference,
+                            "--run.output", reference],
+                           [reference], ["run.output", "eval.reference", "same file"])
+
     def test_evaluate_output_is_its_samples(self):
         samples = self.existing("samples.h5")
         self.check_refused(["evaluate", "--config", self.config, "--eval.mixture", "gmm8d",
