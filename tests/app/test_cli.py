@@ -40,6 +40,19 @@ def error_lines(stderr):
     return [line for line in stderr.splitlines() if line.startswith("jointflow: error")]
 
 
+def agreed_error_line(case, args, expected_words):
+    """Runs jointflow, which must fail with one error line holding every expected word, agreed by
+    all ranks (no rank aborts the others); returns the line."""
+    status, _, stderr = jointflow(args)
+    case.assertNotEqual(status, 0, stderr)
+    case.assertNotIn("MPI_ABORT", stderr)
+    lines = error_lines(stderr)
+    case.assertEqual(len(lines), 1, stderr)
+    for word in expected_words:
+        case.assertIn(word, lines[0])
+    return lines[0]
+
+
 class ZeroVelocity(torch_module()):
     """v(x, t) = 0 on 2-D samples, for commands that need a TorchScript model."""
 
@@ -76,17 +89,11 @@ class BadInput(unittest.TestCase):
     def check_fails(self, args, expected_words):
         """Fails with one error line that holds every expected word, agreed by all ranks (no rank
         aborts the others), leaving no output file."""
-        status, _, stderr = jointflow(args)
-        self.assertNotEqual(status, 0, stderr)
-        self.assertNotIn("MPI_ABORT", stderr)
-        lines = error_lines(stderr)
-        self.assertEqual(len(lines), 1, stderr)
-        for word in expected_words:
-            self.assertIn(word, lines[0])
+        line = agreed_error_line(self, args, expected_words)
         self.assertFalse(os.path.exists(self.output))
         leftovers = [name for name in os.listdir(self.directory.name)]
         self.assertEqual(leftovers, [], "files left behind: %s" % leftovers)
-        return lines[0]
+        return line
 
     def sample(self, *overrides):
         return ["sample", "--config", self.config, "--run.output", self.output,
@@ -234,10 +241,8 @@ class BadInput(unittest.TestCase):
             ["evaluate needs the true density", "set eval.mixture"])
 
 
-class OwnInputs(unittest.TestCase):
-    """No command writes over one of its inputs or one output over another: one line naming both
-    keys, a non-zero exit agreed by every rank, each input byte for byte as it was. Files are
-    compared by identity, so other spellings and hard links of a path count."""
+class ScratchCase(unittest.TestCase):
+    """A test with its own scratch directory and the gmm8d IID config."""
 
     def setUp(self):
         self.directory = tempfile.TemporaryDirectory()
@@ -248,6 +253,12 @@ class OwnInputs(unittest.TestCase):
 
     def path(self, name):
         return os.path.join(self.directory.name, name)
+
+
+class OwnInputs(ScratchCase):
+    """No command writes over one of its inputs or one output over another: one line naming both
+    keys, a non-zero exit agreed by every rank, each input byte for byte as it was. Files are
+    compared by identity, so other spellings and hard links of a path count."""
 
     def existing(self, name, text="an earlier result\n"):
         with open(self.path(name), "w") as file:
@@ -261,13 +272,7 @@ class OwnInputs(unittest.TestCase):
 
     def check_refused(self, args, kept, expected_words):
         before = {path: self.content(path) for path in kept}
-        status, _, stderr = jointflow(args)
-        self.assertNotEqual(status, 0, stderr)
-        self.assertNotIn("MPI_ABORT", stderr)
-        lines = error_lines(stderr)
-        self.assertEqual(len(lines), 1, stderr)
-        for word in expected_words:
-            self.assertIn(word, lines[0])
+        agreed_error_line(self, args, expected_words)
         for path, content in before.items():
             self.assertEqual(self.content(path), content, path)
 
@@ -401,18 +406,8 @@ class RankInvariance(unittest.TestCase):
                 np.testing.assert_allclose(paths, one["/trajectories/paths"][...], rtol=1e-12, atol=1e-14)
 
 
-class PartsAndMerge(unittest.TestCase):
+class PartsAndMerge(ScratchCase):
     """Job-array parts merged equal one run over the same sets (float64, 1e-12)."""
-
-    def setUp(self):
-        self.directory = tempfile.TemporaryDirectory()
-        self.config = os.path.join(SOURCE, "configs", "gmm8d-iid.ini")
-
-    def tearDown(self):
-        self.directory.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.directory.name, name)
 
     def run_ok(self, args, ranks=RANKS):
         status, stdout, stderr = jointflow(args, ranks=ranks)
