@@ -5,7 +5,8 @@
 # downloads it from outside Debian). The library is bound at load time, so this builds, inside the
 # trixie root ROOT, a placeholder libcudnn.so.9 that defines every cudnn* function LibTorch
 # (libtorch_cuda and libtorch_python) imports, each failing with CUDNN_STATUS_NOT_INITIALIZED (1):
-# LibTorch then links and runs on the CPU. jointflow calls no cuDNN. Never install it on a GPU machine: use the real cuDNN there.
+# LibTorch then links and runs on the CPU. jointflow calls no cuDNN. Never install it on a GPU
+# machine: use the real cuDNN there.
 # Does nothing when a real libcudnn.so.9 resolves in ROOT.
 set -euo pipefail
 root=${1:?usage: scripts/cudnn-placeholder.sh ROOT}
