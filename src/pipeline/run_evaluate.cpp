@@ -34,6 +34,13 @@ at::Tensor read_dataset(const std::string& path, const std::string& key,
   return reader.read_tensor(dataset).to(at::kDouble);
 }
 
+// The set size K the samples of `path` were drawn with: sampler.group_size of the config the
+// file records, not the config of this run.
+int64_t drawn_group_size(const std::string& path, const StageContext& context) {
+  const ResultReader reader(path);
+  return context.parse_config(reader.string_attribute("config")).sampler.group_size;
+}
+
 // Rows of this rank, evaluated by `compute` and gathered in global order on every rank.
 at::Tensor distributed_rows(
     Communicator& comm, int64_t rows,
@@ -62,18 +69,24 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
   Communicator& comm = context.comm;
   const Stopwatch clock;
   const EvaluateOptions& options = config.evaluate;
-  const int64_t k = config.sampler.group_size;
+  int64_t k = 0, iid_k = 0;
   at::Tensor x, trajectory_log_w, pool, iid_x;
   run_agreed(comm, [&] {
     if (comm.is_root()) check_output_path(config.run.output, "run.output");
     x = read_dataset(options.samples, "evaluate.samples", "/samples/x").flatten(1);
     trajectory_log_w = read_dataset(options.samples, "evaluate.samples", "/samples/log_w");
+    k = drawn_group_size(options.samples, context);
     pool = read_dataset(options.pool, "evaluate.pool", "/samples/x").flatten(1);
-    if (!options.iid.empty())
+    if (!options.iid.empty()) {
       iid_x = read_dataset(options.iid, "evaluate.iid", "/samples/x").flatten(1);
+      iid_k = drawn_group_size(options.iid, context);
+    }
     JF_CHECK(x.size(0) % k == 0, "evaluate.samples holds ", x.size(0),
-             " samples, not whole sets of sampler.group_size = ", k);
+             " samples, not whole sets of the K = ", k, " its config records");
   });
+  if (k != config.sampler.group_size)
+    log::info("evaluate: the sets of evaluate.samples have K = ", k,
+              " (its config); sampler.group_size = ", config.sampler.group_size, " is not used");
   const std::optional<GaussianMixture> found = evaluation_mixture(config);
   JF_CHECK_COLLECTIVE(found.has_value(), "evaluate needs the true density: set eval.mixture");
   const GaussianMixture& mixture = *found;
@@ -151,13 +164,13 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
     record("equal/jsd", mean_jensen_shannon(
                             importance_estimate(at::ones({sets, k}, x.options()), f), mode_truth));
     if (iid_x.defined()) {
-      const int64_t iid_sets = iid_x.size(0) / k;
+      const int64_t iid_sets = iid_x.size(0) / iid_k;
       const at::Tensor iid_f =
-          evaluate_test_function(modes, mixture, iid_x.narrow(0, 0, iid_sets * k))
-              .view({iid_sets, k, -1});
+          evaluate_test_function(modes, mixture, iid_x.narrow(0, 0, iid_sets * iid_k))
+              .view({iid_sets, iid_k, -1});
       record("iid/jsd",
-             mean_jensen_shannon(importance_estimate(at::ones({iid_sets, k}, x.options()), iid_f),
-                                 mode_truth));
+             mean_jensen_shannon(
+                 importance_estimate(at::ones({iid_sets, iid_k}, x.options()), iid_f), mode_truth));
     }
     file.write_scalar("/evaluate/sets", static_cast<double>(sets));
     file.commit();

@@ -406,6 +406,43 @@ class RankInvariance(unittest.TestCase):
                 np.testing.assert_allclose(paths, one["/trajectories/paths"][...], rtol=1e-12, atol=1e-14)
 
 
+class EvaluateSetSize(ScratchCase):
+    """`evaluate` regroups the samples into the sets they were drawn in (K of the samples' own
+    config), whatever this run's sampler.group_size says."""
+
+    def run_ok(self, args):
+        status, _, stderr = jointflow(args)
+        self.assertEqual(status, 0, stderr)
+
+    def test_sets_come_from_the_samples_file(self):
+        self.run_ok(["sample", "--config", self.config, "--sampler.groups", "50",
+                     "--output.trajectories", "true", "--run.output", self.path("traj.h5")])
+        self.run_ok(["train-residual", "--config", self.config,
+                     "--residual.data", self.path("traj.h5"),
+                     "--residual.checkpoint", self.path("r.ckpt"), "--train.steps", "20",
+                     "--run.output", self.path("train.h5")])
+        self.run_ok(["estimate", "--config", self.config, "--sampler.group_size", "12",
+                     "--sampler.groups", "10", "--estimate.per_sample", "true",
+                     "--residual.checkpoint", self.path("r.ckpt"),
+                     "--run.output", self.path("samples.h5")])
+        self.run_ok(["sample", "--config", self.config, "--sampler.groups", "80",
+                     "--output.samples", "true", "--run.output", self.path("pool.h5")])
+        for k in (12, 10):  # 120 samples are also whole sets of 10
+            self.run_ok(["evaluate", "--config", self.config, "--eval.mixture", "gmm8d",
+                         "--evaluate.samples", self.path("samples.h5"),
+                         "--evaluate.pool", self.path("pool.h5"),
+                         "--residual.checkpoint", self.path("r.ckpt"),
+                         "--sampler.group_size", str(k), "--run.output", self.path("e%d.h5" % k)])
+        with h5py.File(self.path("e12.h5")) as drawn, h5py.File(self.path("e10.h5")) as other:
+            self.assertEqual(other["/evaluate/sets"][()], 10)
+            names = []
+            drawn["/evaluate"].visit(names.append)
+            for name in names:
+                if isinstance(drawn["/evaluate/" + name], h5py.Dataset):
+                    np.testing.assert_array_equal(other["/evaluate/" + name][()],
+                                                  drawn["/evaluate/" + name][()], err_msg=name)
+
+
 class PartsAndMerge(ScratchCase):
     """Job-array parts merged equal one run over the same sets (float64, 1e-12)."""
 
