@@ -266,7 +266,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.describe_section("evaluate", "weights against a local-likelihood ground truth");
   EvaluateOptions& evaluate = config.evaluate;
   registry.add("evaluate", "samples", evaluate.samples,
-               "`estimate` output with /samples/x and /samples/log_w (estimate.per_sample)");
+               "`estimate` output with /samples/x and /samples/log_w (estimate.per_sample); its "
+               "sets keep the K it was drawn with");
   registry.add(
       "evaluate", "pool", evaluate.pool,
       "`sample` output with /samples/x of the same sampler, for the ground truth (MATH §5.7)");

@@ -1,7 +1,6 @@
 // jointflow: joint sampling with importance weights and Flux Matching on MPI ranks.
 #include <mpi.h>
 
-#include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
@@ -11,12 +10,14 @@
 #include "core/log.h"
 
 int main(int argc, char** argv) {
+  namespace log = jointflow::log;
+  namespace detail = jointflow::detail;
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  jointflow::log::configure(rank, jointflow::log::Level::info);
+  log::configure(rank, log::Level::info);
 
   int status = 1;
   bool collective = true;
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   try {
     status = jointflow::run_command({argv + 1, argv + argc}, MPI_COMM_WORLD);
   } catch (const jointflow::Interrupted& stopped) {
-    if (rank == 0) std::fprintf(stderr, "jointflow: stopped: %s\n", stopped.what());
+    if (rank == 0) log::write_stderr(std::string("jointflow: stopped: ") + stopped.what() + '\n');
     MPI_Finalize();
     return jointflow::kInterruptedStatus;
   } catch (const jointflow::Error& error) {
@@ -38,10 +39,9 @@ int main(int argc, char** argv) {
     // Errors raised identically on every rank end cleanly; any other error on one rank cannot be
     // agreed on (the others may wait in a collective), so it aborts the whole job.
     if (collective) {
-      if (rank == 0) std::fprintf(stderr, "jointflow: error: %s\n", message.c_str());
+      if (rank == 0) log::write_stderr("jointflow: error: " + message + '\n');
     } else {
-      std::fprintf(stderr, "jointflow: error on rank %d: %s\n", rank, message.c_str());
-      std::fflush(stderr);
+      log::write_stderr(detail::concat("jointflow: error on rank ", rank, ": ", message, '\n'));
       if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
     }
     status = 1;

@@ -18,6 +18,11 @@ void write_info(const std::string& line);
 void write_debug(const std::string& line);
 void write_warning(const std::string& line);
 
+// Writes text to standard error whole, in as few write(2) calls as the pipe allows. Lines must
+// reach mpirun in one piece: glibc's fprintf writes an unbuffered stream in 128-byte pieces, and
+// Open MPI 5's output forwarding has been seen to drop the first piece of a failing rank's line.
+void write_stderr(const std::string& text);
+
 // Rank 0 prints; other ranks return at once.
 template <typename... Parts>
 void info(const Parts&... parts) {

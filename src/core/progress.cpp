@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/log.h"
+
 namespace jointflow {
 
 std::string format_duration(double seconds) {
@@ -46,7 +48,7 @@ void ProgressBar::update(int64_t done, const std::string& note) {
 }
 
 void ProgressBar::finish() {
-  if (enabled_ && !finished_ && terminal_) std::fputc('\n', stderr);
+  if (enabled_ && !finished_ && terminal_) log::write_stderr("\n");
   finished_ = true;
 }
 
@@ -65,11 +67,10 @@ void ProgressBar::draw(int64_t done, const std::string& note, bool final_line) {
     line << " ETA " << format_duration(elapsed * (1 - fraction) / fraction);
   if (!note.empty()) line << "  " << note;
   if (terminal_) {
-    std::fprintf(stderr, "\r%s\033[K%s", line.str().c_str(), final_line ? "\n" : "");
+    log::write_stderr("\r" + line.str() + "\033[K" + (final_line ? "\n" : ""));
   } else {
-    std::fprintf(stderr, "%s\n", line.str().c_str());
+    log::write_stderr(line.str() + '\n');
   }
-  std::fflush(stderr);
 }
 
 }  // namespace jointflow
