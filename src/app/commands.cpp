@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "app/config_options.h"
+#include "app/run_folder.h"
 #include "app/stop_signals.h"
 #include "core/build_info.h"
 #include "core/log.h"
 #include "distributed/agreement.h"
 #include "distributed/world.h"
+#include "io/dataset_descriptions.h"
 #include "io/result_file.h"
 #include "pipeline/command_files.h"
 #include "pipeline/model_factory.h"
@@ -68,8 +70,8 @@ const std::map<std::string, Command>& commands() {
 }
 
 void print_usage(std::ostream& out) {
-  out << "usage: jointflow --version | --help | help-config | <command> [--config FILE] "
-         "[--section.key VALUE ...]\n\ncommands:\n";
+  out << "usage: jointflow --version | --help | help-config | help-files | <command> "
+         "[--config FILE] [--section.key VALUE ...]\n\ncommands:\n";
   for (const auto& [name, command] : commands())
     out << "  " << name << std::string(16 - std::min<size_t>(name.size(), 15), ' ')
         << command.summary << '\n';
@@ -119,6 +121,10 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
     if (root) std::cout << registry.markdown_reference();
     return 0;
   }
+  if (args[0] == "help-files") {
+    if (root) std::cout << dataset_descriptions_markdown();
+    return 0;
+  }
   const auto found = commands().find(args[0]);
   if (found == commands().end())
     throw Error("unknown command '" + args[0] + "'; run `jointflow --help` for the list", true);
@@ -145,6 +151,13 @@ int run_command(const std::vector<std::string>& args, MPI_Comm world) {
       rank_device(config.run.device == DeviceKind::cuda, placement.local_rank);
   const auto comm = make_communicator(config.run.comm, world, device);
   set_threads(*comm, config.run.threads, placement.local_size);
+  if (config.run.output.empty()) {
+    JF_CHECK_COLLECTIVE(config.run.parts == 1 && !config.run.resume && args[0] != "merge",
+                        "jointflow ", args[0],
+                        " needs run.output here: the parts of a job array, a resumed run and a "
+                        "merge must name the same file every time; give --run.output FILE");
+    config.run.output = make_run_folder_output(args[0], *comm);
+  }
   run_agreed(*comm, [&] {
     if (!comm->is_root()) return;
     const CommandFiles files = command_files(args[0], config, parsed.config_file);

@@ -8,7 +8,9 @@ void register_config_options(OptionRegistry& registry, Config& config) {
   registry.add("run", "seed", run.seed,
                "seed of every random stream; results do not depend on the number of ranks",
                at_least<int64_t>(0));
-  registry.add("run", "output", run.output, "HDF5 results file (written atomically)");
+  registry.add("run", "output", run.output,
+               "HDF5 results file (written atomically); empty: a new run folder "
+               "runs/<command>-<UTC time>/<command>.h5");
   registry.add_choice("run", "device", run.device, device_choices(),
                       "where tensors live; cuda: one GPU per rank, chosen by node-local rank");
   registry.add_choice("run", "comm", run.comm, comm_backend_choices(),

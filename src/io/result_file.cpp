@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "io/dataset_descriptions.h"
 #include "io/dataset_layout.h"
 #include "io/hdf5_attributes.h"
 #include "io/hdf5_handle.h"
@@ -119,6 +120,7 @@ void ResultFile::write_tensor(const std::string& dataset_path, const at::Tensor&
       JF_H5_CHECK(H5Dcreate2(file, dataset_path.c_str(), file_type(data.scalar_type()), space.get(),
                              intermediate_groups(context).get(), dcpl.get(), H5P_DEFAULT),
                   context));
+  describe_dataset(dataset_path);
   if (data.numel() > 0)
     JF_H5_CHECK(H5Dwrite(dataset.get(), memory_type(data.scalar_type()), H5S_ALL, H5S_ALL,
                          H5P_DEFAULT, data.data_ptr()),
@@ -150,6 +152,7 @@ int64_t ResultFile::append_rows(const std::string& dataset_path, const at::Tenso
         H5Dcreate2(file, dataset_path.c_str(), file_type(data.scalar_type()), space.get(),
                    intermediate_groups(context).get(), dcpl.get(), H5P_DEFAULT),
         context));
+    describe_dataset(dataset_path);
   } else {
     dataset = h5::Handle(JF_H5_CHECK(H5Dopen2(file, dataset_path.c_str(), H5P_DEFAULT), context));
     const at::ScalarType stored = dataset_dtype(dataset.get(), context);
@@ -223,6 +226,27 @@ void ResultFile::write_virtual(const std::string& dataset_path, at::ScalarType d
       JF_H5_CHECK(H5Dcreate2(file, dataset_path.c_str(), file_type(stored), space.get(),
                              intermediate_groups(context).get(), dcpl.get(), H5P_DEFAULT),
                   context));
+  describe_dataset(dataset_path);
+}
+
+void ResultFile::describe_dataset(const std::string& dataset_path) {
+  const DatasetDescription* entry = find_dataset_description(dataset_path);
+  if (entry == nullptr) return;  // tests/app/test_cli.py (Descriptions) finds what is missing
+  set_attribute("description", entry->description, dataset_path);
+  if (!entry->units.empty()) set_attribute("units", entry->units, dataset_path);
+}
+
+void ResultFile::link_external(const std::string& link_path, const std::string& target_file,
+                               const std::string& target_object) {
+  check_not_committed();
+  const hid_t file = handle_->file.get();
+  const std::string context = concat("cannot link '", link_path, "' in results file '", final_path_,
+                                     "' to '", target_file, "'");
+  JF_CHECK(!link_exists(file, link_path), context, ": it already exists");
+  JF_H5_CHECK(
+      H5Lcreate_external(target_file.c_str(), target_object.c_str(), file, link_path.c_str(),
+                         intermediate_groups(context).get(), H5P_DEFAULT),
+      context);
 }
 
 void ResultFile::commit() {

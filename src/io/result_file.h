@@ -67,6 +67,12 @@ class ResultFile {
   void write_virtual(const std::string& dataset_path, at::ScalarType dtype,
                      const std::vector<int64_t>& shape, const std::vector<VirtualRows>& blocks);
 
+  // An HDF5 external link at `link_path` to `target_object` of `target_file` (which need not
+  // exist yet). HDF5 looks a relative `target_file` up from the working directory and from the
+  // directory of this file: name it relative to this file to keep the two movable together.
+  void link_external(const std::string& link_path, const std::string& target_file,
+                     const std::string& target_object);
+
   const std::string& final_path() const { return final_path_; }
   const std::string& temporary_path() const { return temporary_path_; }
   // Closes the file and renames it to the final path (atomic on one file system), replacing any
@@ -77,6 +83,8 @@ class ResultFile {
  private:
   struct Handle;
   void check_not_committed() const;
+  // The `description` and `units` attributes of a new dataset, from io/dataset_descriptions.
+  void describe_dataset(const std::string& dataset_path);
   std::string final_path_;
   std::string temporary_path_;
   std::unique_ptr<Handle> handle_;

@@ -31,7 +31,7 @@ const ChoiceTable<ProgressMode>& progress_choices();
 
 struct RunOptions {
   int64_t seed = 0;
-  std::string output = "jointflow.h5";
+  std::string output;  // empty: runs/<command>-<time>/<command>.h5 (app/run_folder.h)
   DeviceKind device = DeviceKind::cpu;
   CommBackend comm = CommBackend::automatic;
   Precision dtype = Precision::float64;

@@ -1,6 +1,7 @@
 #include "pipeline/run_quickstart.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "core/log.h"
@@ -14,6 +15,8 @@
 
 namespace jointflow {
 namespace {
+
+namespace fs = std::filesystem;
 
 const Metric* find(const Metrics& metrics, const std::string& name) {
   for (const Metric& metric : metrics)
@@ -35,6 +38,22 @@ void print_comparison(const Metrics& iid, const Metrics& joint) {
                   a->standard_error, b->value, b->standard_error);
     log::info(line);
   }
+}
+
+// The last lines of a quickstart: which file holds what, how to read it and how to plot it.
+void print_where_the_results_are(const std::string& output, double seconds) {
+  log::info("");
+  log::info("quickstart: ", seconds, " s. Results in ", output, ":");
+  log::info("  /metrics          the comparison above, each metric with its _se");
+  log::info("  /estimate/iid     IID estimates of the mode probabilities: mean, stderr, ess, ...");
+  log::info("  /estimate/joint   joint-set estimates: mean (weighted), equal_weights/mean, exact");
+  log::info("  attribute config  the resolved configuration");
+  log::info("read them:");
+  log::info("  import h5py");
+  log::info("  f = h5py.File(\"", output, "\")");
+  log::info("  print(f[\"estimate/joint/mean\"][:], f[\"estimate/joint/stderr\"][:])");
+  log::info("plot IID, joint and weighted estimates against the exact values:");
+  log::info("  /usr/bin/python3 analysis/quickstart.py ", output);
 }
 
 }  // namespace
@@ -103,10 +122,13 @@ void run_quickstart(const Config& config, StageContext& context) {
                                      {"iid_file", iid.run.output},
                                      {"joint_file", joint.run.output}})
       file.set_attribute(name, path);
+    for (const auto& [link, path] :
+         {std::pair{"/estimate/iid", iid.run.output}, {"/estimate/joint", joint.run.output}})
+      file.link_external(link, fs::path(path).filename().string(), "/estimate");
     file.commit();
   });
   print_comparison(iid_metrics, joint_metrics);
-  log::info("quickstart: ", clock.seconds(), " s -> ", config.run.output);
+  print_where_the_results_are(config.run.output, clock.seconds());
 }
 
 }  // namespace jointflow

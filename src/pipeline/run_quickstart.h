@@ -15,7 +15,9 @@ namespace jointflow {
 //   3. estimate with IID sets (λ = 0, equal weights) → <stem>.iid.h5;
 //   4. estimate with the joint sampler and trajectory weights → <stem>.joint.h5;
 //   5. write run.output with /metrics/jsd_iid, jsd_joint_equal, jsd_joint_weighted (DESIGN §8)
-//      and the sample quality of both samplers, and print the comparison.
+//      and the sample quality of both samplers, external links /estimate/iid and
+//      /estimate/joint to the /estimate groups of steps 3 and 4, and print the comparison, where
+//      the results are and how to read and plot them.
 void run_quickstart(const Config& config, StageContext& context);
 
 // The files of steps 1–4 for a run.output.

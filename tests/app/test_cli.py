@@ -5,6 +5,7 @@ file is the same as a one-rank run's (DESIGN §3 Invariant R, §7, §8).
 Environment: JF_BINARY (the jointflow executable), JF_RANKS (N), JF_SOURCE_DIR.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -346,6 +347,16 @@ class Help(unittest.TestCase):
         self.assertIn(stdout.strip(), text,
                       "docs/configuration.md is out of date: regenerate it with `jointflow help-config`")
 
+    def test_file_format_reference_is_up_to_date(self):
+        status, stdout, _ = jointflow(["help-files"], ranks=1)
+        self.assertEqual(status, 0)
+        self.assertIn("| `/estimate/mean` |", stdout)
+        with open(os.path.join(SOURCE, "docs", "file-format.md")) as doc:
+            text = doc.read()
+        self.assertIn(stdout.strip(), text,
+                      "docs/file-format.md is out of date: regenerate its table with "
+                      "`jointflow help-files`")
+
     def test_version_names_the_backends(self):
         status, stdout, _ = jointflow(["--version"], ranks=1)
         self.assertEqual(status, 0)
@@ -441,6 +452,132 @@ class EvaluateSetSize(ScratchCase):
                 if isinstance(drawn["/evaluate/" + name], h5py.Dataset):
                     np.testing.assert_array_equal(other["/evaluate/" + name][()],
                                                   drawn["/evaluate/" + name][()], err_msg=name)
+
+
+class Descriptions(ScratchCase):
+    """Every dataset of every kind of results file, and of their rank shards, carries a
+    non-empty `description` attribute (io/dataset_descriptions.cpp)."""
+
+    def run_ok(self, *args):
+        status, _, stderr = jointflow(list(args))
+        self.assertEqual(status, 0, stderr)
+
+    def undescribed(self, path):
+        missing = []
+
+        def check(name, item):
+            if isinstance(item, h5py.Dataset) and not item.attrs.get("description"):
+                missing.append(name)
+
+        with h5py.File(path) as file:
+            file.visititems(check)
+        return missing
+
+    def test_every_dataset_has_a_description(self):
+        p, config = self.path, self.config
+        self.run_ok("sample", "--config", config, "--sampler.groups", "20", "--output.samples",
+                    "true", "--output.trajectories", "true", "--output.paths", "2",
+                    "--run.output", p("sample.h5"))
+        self.run_ok("train-residual", "--config", config, "--residual.data", p("sample.h5"),
+                    "--residual.checkpoint", p("r.ckpt"), "--train.steps", "5",
+                    "--run.output", p("train-residual.h5"))
+        for name, groups in (("estimate", "12"), ("iid", "12")):
+            self.run_ok("estimate", "--config", config, "--sampler.groups", groups,
+                        "--estimate.per_sample", "true", "--residual.checkpoint", p("r.ckpt"),
+                        "--run.output", p(name + ".h5"),
+                        *(["--sampler.objective", "iid"] if name == "iid" else []))
+        self.run_ok("sample", "--config", config, "--sampler.groups", "80", "--output.samples",
+                    "true", "--run.output", p("pool.h5"))
+        self.run_ok("evaluate", "--config", config, "--eval.mixture", "gmm8d",
+                    "--evaluate.samples", p("estimate.h5"), "--evaluate.pool", p("pool.h5"),
+                    "--evaluate.iid", p("iid.h5"), "--residual.checkpoint", p("r.ckpt"),
+                    "--run.output", p("evaluate.h5"))
+        for part in (0, 1):
+            self.run_ok("estimate", "--config", config, "--sampler.groups", "12", "--run.parts",
+                        "2", "--run.part", str(part), "--residual.checkpoint", p("r.ckpt"),
+                        "--run.output", p("part%d.h5" % part))
+        self.run_ok("merge", "--merge.inputs", p("part0.h5") + "," + p("part1.h5"),
+                    "--run.output", p("merged.h5"))
+        self.run_ok("train-flow", "--config", os.path.join(SOURCE, "jobs", "learned_gmm8d.ini"),
+                    "--train.steps", "3", "--train.warmup_steps", "1", "--data.examples", "2000",
+                    "--model.path", p("flow.ckpt"), "--run.output", p("train-flow.h5"))
+        self.run_ok("train-flux", "--config", os.path.join(SOURCE, "configs", "flux", "gmm2d.ini"),
+                    "--train.steps", "3", "--train.warmup_steps", "1", "--model.path",
+                    p("field.ckpt"), "--run.output", p("train-flux.h5"))
+        self.run_ok("run", "--sampler.groups", "6", "--residual.groups", "30", "--train.epochs",
+                    "1", "--sampler.steps", "10", "--sampler.group_size", "10",
+                    "--run.output", p("run.h5"))
+        files = []
+        for root, _, names in os.walk(self.directory.name):
+            files += [os.path.join(root, name) for name in names if name.endswith(".h5")]
+        kinds = {os.path.basename(path) for path in files}
+        for kind in ("evaluate.h5", "merged.h5", "part0.h5", "train-flux.h5", "run.h5",
+                     "run.training.h5", "rank-0.h5"):
+            self.assertIn(kind, kinds)
+        for path in files:
+            self.assertEqual(self.undescribed(path), [], path)
+
+
+class RunFolder(ScratchCase):
+    """Without run.output, a command writes into a new folder runs/<command>-<UTC time>[-n]/ of
+    the working directory, the same folder on every rank, and nothing else beside it."""
+
+    FOLDER = re.compile(r"^(sample|run)-\d{8}-\d{6}(-\d+)?$")
+
+    def run_here(self, args):
+        status, stdout, stderr = jointflow(args, cwd=self.directory.name)
+        self.assertEqual(status, 0, stderr)
+        return stdout
+
+    def run_folders(self):
+        self.assertEqual(os.listdir(self.directory.name), ["runs"])
+        folders = sorted(os.listdir(self.path("runs")))
+        for folder in folders:
+            self.assertRegex(folder, self.FOLDER)
+        return folders
+
+    def test_each_run_gets_its_own_folder(self):
+        sample = ["sample", "--config", self.config, "--sampler.groups", "6"]
+        self.run_here(sample)
+        self.run_here(sample)
+        folders = self.run_folders()
+        self.assertEqual(len(folders), 2)
+        for folder in folders:
+            self.assertEqual(os.listdir(self.path(os.path.join("runs", folder))), ["sample.h5"])
+            output = os.path.join("runs", folder, "sample.h5")
+            with h5py.File(self.path(output)) as file:
+                self.assertIn("output = " + output, file.attrs["config"])
+                self.assertEqual(file.attrs["world_size"], RANKS)
+
+    def test_quickstart_summary_links_the_estimates(self):
+        stdout = self.run_here(["run", "--sampler.groups", "6", "--residual.groups", "30",
+                                "--train.epochs", "1", "--sampler.steps", "10",
+                                "--sampler.group_size", "10"])
+        [folder] = self.run_folders()
+        summary = os.path.join("runs", folder, "run.h5")
+        self.assertIn("Results in " + summary, stdout)
+        self.assertIn("analysis/quickstart.py " + summary, stdout)
+        moved = self.path("moved")
+        os.rename(self.path(os.path.join("runs", folder)), moved)
+        with h5py.File(os.path.join(moved, "run.h5")) as file:
+            for name, weights in (("iid", "none"), ("joint", "trajectory")):
+                estimate = file["estimate"][name]
+                self.assertIsInstance(estimate, h5py.Group)
+                self.assertEqual(estimate["mean"].shape, (10,))
+                self.assertEqual(estimate["stderr"].shape, (10,))
+                self.assertGreater(estimate["ess"][()], 0)
+                np.testing.assert_allclose(estimate["exact"][:].sum(), 1.0, rtol=1e-12)
+                with h5py.File(os.path.join(moved, "run.%s.h5" % name)) as linked:
+                    np.testing.assert_array_equal(estimate["mean"][:], linked["estimate/mean"][:])
+                    self.assertIn("weights = " + weights, linked.attrs["config"])
+            self.assertIn("jsd_joint_weighted", file["metrics"])
+
+    def test_parts_resume_and_merge_need_an_output(self):
+        sample = ["sample", "--config", self.config, "--sampler.groups", "6"]
+        merge = ["merge", "--merge.inputs", self.path("a.h5") + "," + self.path("b.h5")]
+        for args in (sample + ["--run.parts", "2"], sample + ["--run.resume", "true"], merge):
+            line = agreed_error_line(self, args, ["needs run.output", "--run.output"])
+            self.assertNotIn("runs", os.listdir(self.directory.name), line)
 
 
 class PartsAndMerge(ScratchCase):
