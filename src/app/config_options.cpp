@@ -20,7 +20,8 @@ void register_config_options(OptionRegistry& registry, Config& config) {
                "intra-op threads per rank; 0 shares the node's cores among its ranks",
                at_least<int64_t>(0));
   registry.add_choice("run", "progress", run.progress, progress_choices(),
-                      "progress bar with ETA on rank 0; auto: only on a terminal");
+                      "progress with rate and ETA on rank 0: a bar on a terminal, else a log line "
+                      "every 30 s (on: every 5 s)");
   registry.add("run", "parts", run.parts,
                "split the sets into this many job-array tasks (partial files for `merge`)",
                at_least<int64_t>(1));

@@ -24,14 +24,25 @@ std::string format_duration(double seconds) {
   return buffer;
 }
 
+std::string format_rate(double per_second) {
+  char buffer[32];
+  if (per_second >= 1.0)
+    std::snprintf(buffer, sizeof buffer, "%.3g/s", per_second);
+  else
+    std::snprintf(buffer, sizeof buffer, "%.3gs each", 1.0 / per_second);
+  return buffer;
+}
+
 ProgressBar::ProgressBar(std::string label, int64_t total, ProgressMode mode, bool is_root)
     : label_(std::move(label)),
       total_(total),
       terminal_(isatty(STDERR_FILENO) != 0),
       start_(Clock::now()),
       last_draw_(start_) {
-  enabled_ = is_root && total > 0 &&
-             (mode == ProgressMode::on || (mode == ProgressMode::automatic && terminal_));
+  enabled_ = is_root && total > 0 && mode != ProgressMode::off;
+  // A bar redrawn 10 times a second on a terminal; plain lines into a log file, every 5 s when
+  // asked for, every 30 s by default.
+  interval_seconds_ = terminal_ ? 0.1 : mode == ProgressMode::on ? 5.0 : 30.0;
 }
 
 ProgressBar::~ProgressBar() { finish(); }
@@ -39,9 +50,8 @@ ProgressBar::~ProgressBar() { finish(); }
 void ProgressBar::update(int64_t done, const std::string& note) {
   if (!enabled_ || finished_) return;
   const auto now = Clock::now();
-  // Redraw at most 10 times a second on a terminal, every 5 s into a log file.
-  const double interval = terminal_ ? 0.1 : 5.0;
-  if (done < total_ && std::chrono::duration<double>(now - last_draw_).count() < interval) return;
+  if (done < total_ && std::chrono::duration<double>(now - last_draw_).count() < interval_seconds_)
+    return;
   last_draw_ = now;
   draw(done, note, done >= total_);
   if (done >= total_) finished_ = true;
@@ -63,6 +73,7 @@ void ProgressBar::draw(int64_t done, const std::string& note, bool final_line) {
     line << '[' << std::string(filled, '#') << std::string(width - filled, '.') << "] ";
   }
   line << done << '/' << total_ << ' ' << format_duration(elapsed);
+  if (done > 0 && elapsed > 0) line << ' ' << format_rate(static_cast<double>(done) / elapsed);
   if (done > 0 && done < total_)
     line << " ETA " << format_duration(elapsed * (1 - fraction) / fraction);
   if (!note.empty()) line << "  " << note;

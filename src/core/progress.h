@@ -7,7 +7,8 @@
 
 namespace jointflow {
 
-enum class ProgressMode { automatic, on, off };  // automatic: only when stderr is a terminal
+// automatic: a bar on a terminal, else a line every 30 s; on: the same, every 5 s off a terminal.
+enum class ProgressMode { automatic, on, off };
 
 class ProgressBar {
  public:
@@ -27,11 +28,14 @@ class ProgressBar {
   bool enabled_;
   bool terminal_;
   bool finished_ = false;
+  double interval_seconds_ = 0.0;
   Clock::time_point start_;
   Clock::time_point last_draw_;
 };
 
 // "1h02m", "3m05s", "12.3s".
 std::string format_duration(double seconds);
+// Units of work per second: "41.2/s"; below one a second, the time per unit: "2.5s each".
+std::string format_rate(double per_second);
 
 }  // namespace jointflow
