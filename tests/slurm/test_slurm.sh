@@ -16,9 +16,10 @@
 #   5. stops the jobs and the daemons by their PIDs on exit, failed or not.
 # It prints the SLURM version and each job's queue wait and run time.
 #
-# Exit status 0 on success, 1 on failure, 77 (skipped) when not root or when apt-get cannot
-# install the packages. Environment: JF_BINARY (jointflow), JF_SOURCE_DIR (the checkout);
-# JF_SLURM_KEEP=1 keeps the cluster's directory for a look afterwards.
+# Exit status 0 on success, 1 on failure, 77 (skipped) when not root, when apt-get cannot
+# install the packages, or when no cgroup file system is mounted (slurmd cannot start).
+# Environment: JF_BINARY (jointflow), JF_SOURCE_DIR (the checkout); JF_SLURM_KEEP=1 keeps the
+# cluster's directory for a look afterwards.
 #
 # Sample runs:
 #   JF_BINARY=build/jointflow JF_SOURCE_DIR=$PWD bash tests/slurm/test_slurm.sh
@@ -123,6 +124,9 @@ free_port() {  # a TCP port in [20000, 40000) that nothing listens on (bash's /d
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
   done
 }
+# slurmd initializes its cgroup plugin even with proctrack/linuxproc and task/none.
+mountpoint -q /sys/fs/cgroup ||
+  skip "slurmd needs a cgroup file system at /sys/fs/cgroup, and none is mounted here"
 host=$(hostname -s)
 node=$(slurmd -C | head -1 | sed "s/^NodeName=[^ ]*/NodeName=$host/")
 memory=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$node")
