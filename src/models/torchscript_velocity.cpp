@@ -4,6 +4,8 @@
 
 #include <exception>
 #include <filesystem>
+#include <sstream>
+#include <string>
 #include <utility>
 
 #include "core/error.h"
@@ -16,7 +18,21 @@ struct TorchScriptVelocity::Module {
 
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+// One line of a TorchScript exception's text: the line that names the error ("RuntimeError:
+// The size of tensor a ..."), which an interpreter failure puts after its traceback, else the
+// first line.
+std::string cause_line(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line, first, cause;
+  while (std::getline(lines, line)) {
+    const size_t start = line.find_first_not_of(' ');
+    if (start == std::string::npos) continue;
+    if (first.empty()) first = line.substr(start);
+    const size_t colon = line.find("Error: ");
+    if (colon != std::string::npos && line.find(' ', start) > colon) cause = line.substr(start);
+  }
+  return cause.empty() ? first : cause;
+}
 
 }  // namespace
 
@@ -32,7 +48,7 @@ TorchScriptVelocity::TorchScriptVelocity(const std::string& path, std::vector<in
     module_->module = torch::jit::load(path, device);
   } catch (const std::exception& failure) {
     throw Error(detail::concat("cannot load the TorchScript module '", path,
-                               "': ", first_line(failure.what()),
+                               "': ", cause_line(failure.what()),
                                "; save it with torch.jit.save(torch.jit.script(model), path)"));
   }
   module_->module.to(dtype);
@@ -59,8 +75,9 @@ at::Tensor TorchScriptVelocity::velocity(const at::Tensor& x, const at::Tensor& 
   try {
     output = module_->module.forward({x, time});
   } catch (const std::exception& failure) {
-    throw Error(detail::concat("the TorchScript module '", path_, "' failed on x of shape ",
-                               x.sizes(), ": ", first_line(failure.what())));
+    throw Error(detail::concat("the TorchScript module '", path_,
+                               "' failed in forward(x, t) on x of shape ", x.sizes(), ": ",
+                               cause_line(failure.what())));
   }
   JF_CHECK(output.isTensor(), "the TorchScript module '", path_,
            "' must return one tensor from forward(x, t)");

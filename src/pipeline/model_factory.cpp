@@ -1,11 +1,14 @@
 #include "pipeline/model_factory.h"
 
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/module.h>
 
 #include <utility>
 
 #include "core/error.h"
 #include "core/list_text.h"
+#include "distributed/agreement.h"
 #include "models/mixture_flow.h"
 #include "models/mlp_velocity.h"
 #include "models/noise_conditional_velocity.h"
@@ -166,6 +169,24 @@ std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at
       return load_field_velocity(model, dtype, device);
   }
   throw Error("internal: unknown model.kind");
+}
+
+std::unique_ptr<VelocityField> make_agreed_velocity_field(const ModelOptions& model,
+                                                          at::ScalarType dtype, at::Device device,
+                                                          Communicator& comm) {
+  std::unique_ptr<VelocityField> field;
+  run_agreed(comm, [&] {
+    field = make_velocity_field(model, dtype, device);
+    std::vector<int64_t> shape{1};
+    for (int64_t extent : field->sample_shape()) shape.push_back(extent);
+    const at::NoGradGuard no_grad;
+    const at::TensorOptions options = at::TensorOptions().dtype(dtype).device(device);
+    const at::Tensor probe = at::zeros(shape, options);
+    const at::Tensor v = field->velocity(probe, at::scalar_tensor(0.5, options));
+    JF_CHECK(v.sizes() == probe.sizes(), "model.path = '", model.path, "': the field returned ",
+             v.sizes(), " for a state of shape ", probe.sizes());
+  });
+  return field;
 }
 
 std::optional<GaussianMixture> evaluation_mixture(const Config& config) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/gaussian_mixture.h"
+#include "distributed/communicator.h"
 #include "models/velocity_field.h"
 #include "pipeline/config.h"
 #include "training/flux_model.h"
@@ -24,6 +25,14 @@ namespace jointflow {
 // field.sigma_max).
 std::unique_ptr<VelocityField> make_velocity_field(const ModelOptions& model, at::ScalarType dtype,
                                                    at::Device device);
+
+// Collective. make_velocity_field on every rank, then the field on one probe state (zeros,
+// t = 1/2) of model.sample_shape, agreed: a model that cannot be loaded or fails on its first
+// call ends every rank with one error line, instead of one line per rank and an abort in the
+// sampler.
+std::unique_ptr<VelocityField> make_agreed_velocity_field(const ModelOptions& model,
+                                                          at::ScalarType dtype, at::Device device,
+                                                          Communicator& comm);
 
 // A trainable network seen both as a module (for the Trainer) and as a velocity field.
 struct FlowNetwork {

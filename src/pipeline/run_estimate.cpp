@@ -28,7 +28,7 @@ Metrics run_estimate(const Config& config, StageContext& context) {
     if (comm.is_root()) check_output_path(config.run.output, "run.output");
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
-  const auto field = make_velocity_field(config.model, dtype, context.device);
+  const auto field = make_agreed_velocity_field(config.model, dtype, context.device, context.comm);
   const std::optional<GaussianMixture> mixture = evaluation_mixture(config);
   const TestFunction& f = config.estimate.function;
   JF_CHECK_COLLECTIVE(mixture || f.kind != TestFunctionKind::nearest_mean,

@@ -105,7 +105,7 @@ Metrics run_evaluate(const Config& config, StageContext& context) {
 
   // Fixed-position weights at the same samples (MATH §5.4); rows split over ranks.
   const at::ScalarType dtype = scalar_type(config.run.dtype);
-  const auto field = make_velocity_field(config.model, dtype, context.device);
+  const auto field = make_agreed_velocity_field(config.model, dtype, context.device, context.comm);
   MlpVelocity residual = make_residual(config, field->dim(), dtype, context.device);
   run_agreed(comm, [&] { load_trained_model(config.residual.checkpoint, *residual); });
   const DivergenceOptions& divergence = config.estimate.divergence;

@@ -49,7 +49,7 @@ void run_sample(const Config& config, StageContext& context) {
     if (comm.is_root()) check_output_path(config.run.output, "run.output");
   });
   const at::ScalarType dtype = scalar_type(config.run.dtype);
-  const auto field = make_velocity_field(config.model, dtype, context.device);
+  const auto field = make_agreed_velocity_field(config.model, dtype, context.device, context.comm);
   const SamplerOptions& options = config.sampler;
   const JointSampler sampler(*field, options, comm, dtype, context.device);
   const auto seed = static_cast<uint64_t>(config.run.seed);

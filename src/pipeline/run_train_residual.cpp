@@ -47,7 +47,7 @@ void run_train_residual(const Config& config, StageContext& context) {
   run_agreed(comm, [&] {
     states = read_training_states(config.residual.data, comm, first_row, total_rows);
   });
-  const auto base = make_velocity_field(config.model, dtype, context.device);
+  const auto base = make_agreed_velocity_field(config.model, dtype, context.device, context.comm);
   MlpVelocity residual = make_residual(config, base->dim(), dtype, context.device);
 
   const TrainOptions& train = config.train;

@@ -92,11 +92,10 @@ void for_each_set_batch(const Config& config, StageContext& context, SetStatisti
                         const std::function<void(int64_t first, int64_t count)>& batch) {
   Communicator& comm = context.comm;
   const IdRange sets = task_sets(config);
-  JF_CHECK(resumable || (!config.run.resume && config.run.checkpoint_every == 0),
-           "run.resume and run.checkpoint_every keep statistics only: switch per-sample output "
-           "(output.samples, output.trajectories, estimate.per_sample) off, or split the run "
-           "with run.parts instead",
-           true);
+  JF_CHECK_COLLECTIVE(resumable || (!config.run.resume && config.run.checkpoint_every == 0),
+                      "run.resume and run.checkpoint_every keep statistics only: switch "
+                      "per-sample output (output.samples, output.trajectories, "
+                      "estimate.per_sample) off, or split the run with run.parts instead");
   at::Tensor start = at::full({1}, sets.begin, at::kLong);
   if (config.run.resume)
     run_agreed(comm, [&] {

@@ -28,13 +28,15 @@ def jointflow(args, ranks=RANKS, cwd=None):
     return done.returncode, done.stdout, done.stderr
 
 
+try:
+    import torch
+except ImportError:  # the tests that need python3-torch skip themselves
+    torch = None
+
+
 def torch_module():
     """torch.nn.Module when python3-torch is installed, else a placeholder base class."""
-    try:
-        import torch
-        return torch.nn.Module
-    except ImportError:
-        return object
+    return torch.nn.Module if torch is not None else object
 
 
 def error_lines(stderr):
@@ -72,6 +74,13 @@ class NanVelocity(ZeroVelocity):
 
     def forward(self, x, t):
         return x * float("nan")
+
+
+class MismatchedVelocity(ZeroVelocity):
+    """Fails inside forward: a [n, 2] state plus a [3] vector does not broadcast."""
+
+    def forward(self, x, t):
+        return x + torch.ones(3)
 
 
 class BadInput(unittest.TestCase):
@@ -137,6 +146,12 @@ class BadInput(unittest.TestCase):
 
     def test_bad_choice(self):
         self.check_fails(self.sample("--sampler.objective", "ddp"), ["sampler.objective", "ddp", "dpp"])
+
+    def test_checkpoints_with_per_sample_output(self):
+        line = self.check_fails(self.sample("--output.samples", "true", "--run.checkpoint_every",
+                                            "1"),
+                                ["run.checkpoint_every", "output.samples", "run.parts"])
+        self.assertTrue(line.endswith("with run.parts instead"), line)
 
     def test_unwritable_output(self):
         missing = os.path.join(self.directory.name, "no-such-dir", "out.h5")
@@ -228,6 +243,17 @@ class BadInput(unittest.TestCase):
              "--model.kind", "torchscript", "--model.path", flow, "--eval.mixture", "gmm2d",
              "--sampler.groups", "4", "--sampler.drop_nonfinite", "true"],
             ["all 4 sets had non-finite states", "was not written"])
+
+    def test_torchscript_failure_keeps_its_cause(self):
+        if torch is None:
+            self.skipTest("python3-torch is not installed")
+        flow = os.path.join(self.inputs.name, "mismatched.pt")
+        torch.jit.script(MismatchedVelocity()).save(flow)
+        self.check_fails(
+            ["sample", "--config", self.config, "--run.output", self.output,
+             "--model.kind", "torchscript", "--model.path", flow, "--eval.mixture", "gmm2d",
+             "--sampler.groups", "4"],
+            [flow, "forward", "must match the size of tensor b (3)"])
 
     def test_evaluate_without_a_mixture(self):
         samples = os.path.join(self.inputs.name, "samples.h5")
