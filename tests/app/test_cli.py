@@ -188,19 +188,23 @@ class BadInput(unittest.TestCase):
         self.check_fails(["sample", "--config", path, "--run.output", self.output],
                          ["sampler.group_size = 0", path])
 
-    def test_estimate_nearest_mean_without_a_mixture(self):
-        try:
-            import torch
-        except ImportError:
+    def scripted(self, module, name):
+        """Saves `module` as TorchScript among the inputs (skips without python3-torch)."""
+        if torch is None:
             self.skipTest("python3-torch is not installed")
-        flow = os.path.join(self.inputs.name, "flow.pt")
-        module = torch.jit.script(ZeroVelocity())
-        module.save(flow)
-        self.check_fails(
-            ["estimate", "--config", self.config, "--run.output", self.output,
-             "--model.kind", "torchscript", "--model.path", flow, "--sampler.groups", "4",
-             "--estimate.function", "nearest_mean"],
-            ["estimate.function = nearest_mean", "set eval.mixture"])
+        path = os.path.join(self.inputs.name, name)
+        torch.jit.script(module).save(path)
+        return path
+
+    def with_flow(self, command, flow, *overrides):
+        """`command` on 4 sets of the TorchScript flow at `flow`."""
+        return [command, "--config", self.config, "--run.output", self.output, "--model.kind",
+                "torchscript", "--model.path", flow, "--sampler.groups", "4"] + list(overrides)
+
+    def test_estimate_nearest_mean_without_a_mixture(self):
+        flow = self.scripted(ZeroVelocity(), "flow.pt")
+        self.check_fails(self.with_flow("estimate", flow, "--estimate.function", "nearest_mean"),
+                         ["estimate.function = nearest_mean", "set eval.mixture"])
 
     def test_part_beyond_the_parts(self):
         self.check_fails(self.sample("--run.parts", "3", "--run.part", "3"),
@@ -232,28 +236,15 @@ class BadInput(unittest.TestCase):
                          ["sampler.groups = %d" % 2 ** 62, "2^53"])
 
     def test_every_set_dropped(self):
-        try:
-            import torch
-        except ImportError:
-            self.skipTest("python3-torch is not installed")
-        flow = os.path.join(self.inputs.name, "nan.pt")
-        torch.jit.script(NanVelocity()).save(flow)
-        self.check_fails(
-            ["sample", "--config", self.config, "--run.output", self.output,
-             "--model.kind", "torchscript", "--model.path", flow, "--eval.mixture", "gmm2d",
-             "--sampler.groups", "4", "--sampler.drop_nonfinite", "true"],
-            ["all 4 sets had non-finite states", "was not written"])
+        flow = self.scripted(NanVelocity(), "nan.pt")
+        self.check_fails(self.with_flow("sample", flow, "--eval.mixture", "gmm2d",
+                                        "--sampler.drop_nonfinite", "true"),
+                         ["all 4 sets had non-finite states", "was not written"])
 
     def test_torchscript_failure_keeps_its_cause(self):
-        if torch is None:
-            self.skipTest("python3-torch is not installed")
-        flow = os.path.join(self.inputs.name, "mismatched.pt")
-        torch.jit.script(MismatchedVelocity()).save(flow)
-        self.check_fails(
-            ["sample", "--config", self.config, "--run.output", self.output,
-             "--model.kind", "torchscript", "--model.path", flow, "--eval.mixture", "gmm2d",
-             "--sampler.groups", "4"],
-            [flow, "forward", "must match the size of tensor b (3)"])
+        flow = self.scripted(MismatchedVelocity(), "mismatched.pt")
+        self.check_fails(self.with_flow("sample", flow, "--eval.mixture", "gmm2d"),
+                         [flow, "forward", "must match the size of tensor b (3)"])
 
     def test_evaluate_without_a_mixture(self):
         samples = os.path.join(self.inputs.name, "samples.h5")
