@@ -108,7 +108,8 @@ const std::vector<DatasetDescription>& dataset_descriptions() {
       {"/estimate/exact", "per component: the exact E_p[f] under the evaluation mixture", ""},
       {"/estimate/equal_weights/*",
        "the /estimate dataset of the same name with every weight 1 (the plain joint average)", ""},
-      // Per-sample and per-path data, as rank shards behind virtual datasets.
+      // Per-sample and per-path data, as rank shards behind virtual datasets: in the results file
+      // in global member order, in a shard the rows of that rank's block of it.
       {"/samples/x", "final states [G·K, *sample_shape] in global member order m = g·K + k",
        "data units"},
       {"/samples/log_w", "log importance weight of each final state in /samples/x", "nats"},
