@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
 #include <utility>
 
+#include "core/log.h"
 #include "io/dataset_descriptions.h"
 #include "io/dataset_layout.h"
 #include "io/hdf5_attributes.h"
@@ -47,6 +49,29 @@ std::string temporary_path_for(const std::string& final_path) {
   return (path.parent_path() / concat(".", path.filename().string(), ".tmp-", getpid())).string();
 }
 
+// Warns (once per file) of temporary files that other processes left beside `final_path`: a run
+// killed before its commit leaves ".<name>.tmp-<pid>". They are never read; only the user can
+// tell whether another run on another node still writes one, so they are named, not removed.
+void warn_of_stale_temporaries(const std::string& final_path, const std::string& own) {
+  const fs::path path(final_path);
+  const fs::path directory = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  std::error_code error;
+  std::string names;
+  uintmax_t bytes = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0 || entry.path() == fs::path(own)) continue;
+    names += (names.empty() ? "" : ", ") + name;
+    const uintmax_t size = entry.file_size(error);
+    if (!error) bytes += size;
+  }
+  if (!names.empty())
+    log::warning("temporary files of earlier runs that did not finish lie beside '", final_path,
+                 "': ", names, " (", bytes / 1e6, " MB); nothing reads them: remove them once ",
+                 "no other run writes '", final_path, "'");
+}
+
 }  // namespace
 
 // ----------------------------------------------------------------------------------------------
@@ -61,6 +86,7 @@ ResultFile::ResultFile(std::string final_path)
   const detail::PathProblem problem = detail::output_path_problem(final_path_);
   JF_CHECK(problem.what.empty(), "cannot create results file '", final_path_,
            "': ", detail::describe(problem, "choose another path"));
+  warn_of_stale_temporaries(final_path_, temporary_path_);
   h5::silence_automatic_errors();
   handle_ = std::make_unique<Handle>();
   handle_->file = h5::Handle(

@@ -597,6 +597,25 @@ class RunFolder(ScratchCase):
             self.assertNotIn("runs", os.listdir(self.directory.name), line)
 
 
+class StaleTemporaries(ScratchCase):
+    """A run killed before its commit leaves .<name>.tmp-<pid>; the next run with that output
+    names it in one warning line and leaves it alone (another node may still be writing it)."""
+
+    def test_leftovers_are_named_not_removed(self):
+        stale = self.path(".out.h5.tmp-4194999")
+        with open(stale, "wb") as file:
+            file.write(b"\0" * 2000000)
+        status, _, stderr = jointflow(["sample", "--config", self.config, "--sampler.groups", "6",
+                                       "--run.output", self.path("out.h5")])
+        self.assertEqual(status, 0, stderr)
+        warnings = [line for line in stderr.splitlines() if ".out.h5.tmp-4194999" in line]
+        self.assertEqual(len(warnings), 1, stderr)
+        self.assertIn("jointflow: warning (rank 0)", warnings[0])
+        self.assertIn("2 MB", warnings[0])
+        self.assertTrue(os.path.exists(stale))
+        self.assertTrue(os.path.exists(self.path("out.h5")))
+
+
 class PartsAndMerge(ScratchCase):
     """Job-array parts merged equal one run over the same sets (float64, 1e-12)."""
 
