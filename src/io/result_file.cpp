@@ -43,10 +43,15 @@ using h5::write_attribute;
 
 namespace {
 
+// ".<name>.tmp-": the start of every temporary file name of `final_path`.
+std::string temporary_name_prefix(const fs::path& final_path) {
+  return concat(".", final_path.filename().string(), ".tmp-");
+}
+
 // "<dir>/.<name>.tmp-<pid>" beside `final_path`.
 std::string temporary_path_for(const std::string& final_path) {
   const fs::path path(final_path);
-  return (path.parent_path() / concat(".", path.filename().string(), ".tmp-", getpid())).string();
+  return (path.parent_path() / concat(temporary_name_prefix(path), getpid())).string();
 }
 
 // Warns (once per file) of temporary files that other processes left beside `final_path`: a run
@@ -55,7 +60,7 @@ std::string temporary_path_for(const std::string& final_path) {
 void warn_of_stale_temporaries(const std::string& final_path, const std::string& own) {
   const fs::path path(final_path);
   const fs::path directory = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  const std::string prefix = temporary_name_prefix(path);
   std::error_code error;
   std::string names;
   uintmax_t bytes = 0;
